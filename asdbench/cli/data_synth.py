@@ -1,0 +1,9 @@
+"""PLACEHOLDER: replaced by the module's owner."""
+
+import click
+
+
+@click.command()
+def synth() -> None:
+    """PLACEHOLDER"""
+    raise click.ClickException("not implemented yet")

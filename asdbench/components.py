@@ -1,0 +1,227 @@
+"""The interfaces every plugin implements: datasets, embedders, augmenters, loss heads, back-ends.
+
+Plain data crosses the boundaries: numpy arrays, torch tensors and the small dataclasses below.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+Domain = Literal["source", "target"]
+Label = Literal["normal", "anomaly"]
+
+
+@dataclass(frozen=True, order=True)
+class Clip:
+    """One audio file of a dataset, with every field parsed from its file name (or ground truth).
+
+    ``label`` / ``domain`` are ``None`` where the data hides them and no ground truth was found.
+    """
+
+    path: Path
+    machine: str
+    section: str  # two digits, e.g. "00"
+    split: str  # "dev" or "eval"
+    subset: str  # "train" or "test"
+    domain: str | None
+    label: str | None
+    attribute: str  # the attribute string from the name ("" when absent)
+
+    @property
+    def group(self) -> str:
+        """The unit a back-end fits and the metrics score: machine type and section."""
+        return f"{self.machine}/section_{self.section}"
+
+
+@dataclass(frozen=True)
+class LengthPolicy:
+    """How every clip is brought to one length.
+
+    ``tile_crop``: tile to at least ``samples`` and crop at a seeded random offset (DCASE2023);
+    ``head``: keep the first ``samples`` (DCASE2022; shorter clips are tiled);
+    """
+
+    mode: Literal["tile_crop", "head"]
+    samples: int
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "samples": self.samples, "seed": self.seed}
+
+
+@dataclass
+class Dataset:
+    """A DCASE-style dataset: sorted clips plus what is needed to read them consistently."""
+
+    name: str
+    version: str  # "2020" ... "2025", or "synthetic"
+    root: Path
+    sample_rate: int
+    length_policy: LengthPolicy
+    clips: list[Clip]
+    problems: list[str] = field(default_factory=list)  # files skipped, with the reason
+    resample: bool = False
+
+    def select(self, **criteria: Any) -> list[Clip]:
+        """Clips whose attributes equal the given values, e.g. ``select(subset="train")``."""
+        return [c for c in self.clips if all(getattr(c, k) == v for k, v in criteria.items())]
+
+    def train_classes(self) -> list[str]:
+        """Training classes: machine x section x attribute x domain of the training files, sorted."""
+        return sorted({class_key(c) for c in self.clips if c.subset == "train"})
+
+    def groups(self) -> list[str]:
+        return sorted({c.group for c in self.clips})
+
+
+def class_key(clip: Clip) -> str:
+    return f"{clip.machine}|{clip.section}|{clip.attribute}|{clip.domain}"
+
+
+# --------------------------------------------------------------------------------------------
+# Embedders
+# --------------------------------------------------------------------------------------------
+
+
+class Embedder(nn.Module, abc.ABC):
+    """A network whose forward pass is split at the points where augmenters act.
+
+    ``features(wave)`` -> dict of front-end representations (``features`` stage);
+    ``encode(features)`` -> dict of sub-embeddings (``embedding`` stage);
+    ``combine(sub)`` -> one embedding per clip. ``forward`` chains the three.
+    """
+
+    embedding_dim: int
+
+    @abc.abstractmethod
+    def features(self, wave: torch.Tensor) -> dict[str, torch.Tensor]: ...
+
+    @abc.abstractmethod
+    def encode(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]: ...
+
+    def combine(self, sub: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([sub[k] for k in sub], dim=-1)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.combine(self.encode(self.features(wave)))
+
+    def regularization(self) -> torch.Tensor:
+        """Weight penalty added to the loss (L2 on kernels for the two-branch network)."""
+        return torch.zeros(())
+
+
+# --------------------------------------------------------------------------------------------
+# Augmenters (SSL strategies)
+# --------------------------------------------------------------------------------------------
+
+Stage = Literal["waveform", "features", "embedding"]
+STAGES: tuple[str, ...] = ("waveform", "features", "embedding")
+
+
+class Augmenter(abc.ABC):
+    """An SSL strategy acting on one stage of the forward pass during training.
+
+    ``__call__(data, labels, generator)`` returns the transformed data and labels. ``data`` is a
+    ``B x L`` waveform tensor (stage ``waveform``) or a dict of tensors (``features`` /
+    ``embedding`` stage, keys defined by the embedder, e.g. ``spectrum`` / ``spectrogram``).
+    ``labels`` is ``B x K`` (soft, rows sum to 1); the result must be ``B x (factor*K)`` with rows
+    summing to 1. Factor-1 augmenters (mixup) also transform the regular head's labels, so they
+    must act on every column alike. ``generator`` is the trainer's seeded torch generator: draw
+    all randomness from it.
+    """
+
+    name: ClassVar[str] = ""
+    stage: ClassVar[Stage]
+    factor: ClassVar[int] = 1
+
+    def bind(self, pipeline: Sequence[Augmenter]) -> None:  # noqa: B027 - optional hook
+        """Called once with the whole pipeline (e.g. mixup lowers its probability when composed)."""
+
+    def options(self) -> dict[str, Any]:
+        """The effective options, recorded in run.json."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    @abc.abstractmethod
+    def __call__(self, data: Any, labels: torch.Tensor, generator: torch.Generator) -> tuple[Any, torch.Tensor]: ...
+
+
+def partner_indices(batch_size: int, mode: str, generator: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
+    """Partner of every sample: the batch reversed (reference) or a random permutation."""
+    if mode == "reversed":
+        return torch.arange(batch_size - 1, -1, -1, device=device)
+    if mode == "random":
+        return torch.randperm(batch_size, generator=generator).to(device)
+    raise ValueError(f"partner must be 'reversed' or 'random', got {mode!r}")
+
+
+def coin_flips(batch_size: int, p: float, generator: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
+    """Per-sample Bernoulli(p) decisions as a bool tensor."""
+    return (torch.rand(batch_size, generator=generator) < p).to(device)
+
+
+# --------------------------------------------------------------------------------------------
+# Loss heads
+# --------------------------------------------------------------------------------------------
+
+
+class LossHead(nn.Module, abc.ABC):
+    """Maps embeddings + soft labels to a scalar loss; ``probabilities`` for diagnostics."""
+
+    @abc.abstractmethod
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Back-ends
+# --------------------------------------------------------------------------------------------
+
+
+class Backend(abc.ABC):
+    """Anomaly scoring from embeddings, in scikit-learn style: no work in ``__init__``.
+
+    ``fit`` sees the training embeddings with their group (machine/section) and domain;
+    ``score_samples`` returns one anomaly score per test embedding (higher = more anomalous).
+    """
+
+    @abc.abstractmethod
+    def fit(self, embeddings: np.ndarray, groups: np.ndarray, domains: np.ndarray) -> Backend: ...
+
+    @abc.abstractmethod
+    def score_samples(self, embeddings: np.ndarray, groups: np.ndarray) -> np.ndarray: ...
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+
+# --------------------------------------------------------------------------------------------
+# Systems (leaderboard rows)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """What one leaderboard row trains: augmenters in order, which heads, and their options.
+
+    ``heads``: subset of ``("regular", "ssl")``. The SSL head has ``C * prod(factors)`` classes.
+    ``ssl_class_labels=False``: the SSL head predicts only the pseudo-classes (paper Table 2).
+    ``options``: per-component options, e.g. ``{"statex": {"axis": "both"}, "embedder": {"tmn": False}}``.
+    """
+
+    augmenters: tuple[str, ...] = ()
+    heads: tuple[str, ...] = ("regular",)
+    ssl_class_labels: bool = True
+    ssl_trainable_centres: bool = True
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    description: str = ""
