@@ -1,9 +1,94 @@
-"""PLACEHOLDER: replaced by the module's owner."""
+"""``asdbench run``: train and score systems x seeds, then print the leaderboard."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
+from ..errors import ConfigError
+from .options import GreedyCommand
 
-@click.command()
-def run() -> None:
-    """PLACEHOLDER"""
-    raise click.ClickException("not implemented yet")
+
+def _parse_seeds(value: str | None) -> list[int] | None:
+    """``--seeds 3`` means seeds 0,1,2; ``--seeds 4,7,9`` lists them."""
+    if value is None:
+        return None
+    try:
+        if "," in value:
+            return [int(v) for v in value.split(",") if v.strip()]
+        count = int(value)
+    except ValueError:
+        raise ConfigError(f"--seeds: expected a count or a comma-separated list of integers, got {value!r}") from None
+    if count < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {count}")
+    return list(range(count))
+
+
+@click.command(cls=GreedyCommand, greedy=("--ssl", "--backend"))
+@click.option("--ssl", "systems", multiple=True, metavar="SPEC...",
+              help="Systems to train, one leaderboard row each, e.g. `--ssl baseline featex regular+featex`. "
+                   "Default: baseline combined.")
+@click.option("--seeds", help="Number of seeds (0..N-1) or a comma-separated list. Default 1.")
+@click.option("--preset", type=click.Choice(["quick", "paper"]), help="Synthetic data preset. Default quick.")
+@click.option("--data", type=click.Path(path_type=Path), help="Root of a DCASE dataset on disk (default: the embedded synthetic dataset).")
+@click.option("--dataset", help="Dataset plugin name (synthetic, dcase, dcase2020 ... dcase2025).")
+@click.option("--data-seed", type=int, help="Seed of the synthetic data and of the DCASE2023 random crops. Default 0.")
+@click.option("--train-from-test", type=float, help="Move this fraction of normal test clips to training (test-only data).")
+@click.option("--epochs", type=int, help="Training epochs. Default 10.")
+@click.option("--batch-size", type=int, help="Default 64.")
+@click.option("--lr", type=float, help="Adam learning rate. Default 1e-3.")
+@click.option("--embedder", help="Embedder plugin. Default two-branch.")
+@click.option("--loss", help="Loss plugin for the heads. Default sub-cluster-adacos.")
+@click.option("--backend", "backends", multiple=True, metavar="NAME...", help="Back-end(s) scoring the embeddings. Default kmeans.")
+@click.option("--device", help="auto, cpu or cuda. Default auto.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "auto"]), help="Training precision. Default fp32.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), help="Where trials run. Default local.")
+@click.option("--workers", type=int, help="Parallel local processes (or cores per Ray task split). Default 1.")
+@click.option("--address", help="Ray cluster address for --executor ray (default: start a local Ray).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML experiment file; command-line options override it.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder that holds run directories.")
+@click.option("--name", help="Run directory name inside --out. Default run-<timestamp>.")
+@click.option("--resume", is_flag=True, help="Continue the run --out/--name (default: the newest run in --out); finished trials are kept.")
+@click.option("--format", "fmt", type=click.Choice(["plain", "github", "latex", "csv", "json"]), default="plain", show_default=True,
+              help="Leaderboard format printed at the end.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, batch_size, lr, embedder, loss,
+        backends, device, precision, executor, workers, address, config_file, out, name, resume, fmt, quiet) -> None:
+    """Train and evaluate systems x seeds and print a leaderboard.
+
+    With no options: the baseline and the proposed approach (combined), one seed, on the embedded
+    synthetic dataset (quick preset).
+    """
+    from ..runner.config import make_config
+    from ..runner.execute import execute
+    from ..runner.orchestrator import default_run_name, load_run_config
+    from .leaderboard_output import print_leaderboard
+
+    if resume:
+        run_dir = out / name if name else _newest_run(out)
+        config = load_run_config(run_dir)
+    else:
+        overrides = {
+            "systems": list(systems) or None, "seeds": _parse_seeds(seeds), "preset": preset,
+            "data": str(data.resolve()) if data else None, "dataset": dataset, "data_seed": data_seed,
+            "train_from_test": train_from_test, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+            "embedder": embedder, "loss": loss, "backends": list(backends) or None, "device": device,
+            "precision": precision, "executor": executor, "workers": workers, "address": address,
+        }
+        config = make_config(config_file, overrides)
+        run_dir = out / (name or default_run_name())
+    click.echo(f"run directory: {run_dir}", err=True)
+    outcome = execute(config, run_dir, resume=resume, show_progress=not quiet)
+    print_leaderboard([run_dir], fmt)
+    if outcome.failed:
+        click.echo(f"{len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)} (details in {run_dir / 'run.json'})", err=True)
+        sys.exit(1)
+
+
+def _newest_run(out: Path) -> Path:
+    runs = sorted((p for p in out.glob("*/run.json")), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise ConfigError(f"--resume: no run directory with a run.json in {out}")
+    return runs[-1].parent

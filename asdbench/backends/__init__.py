@@ -1,0 +1,21 @@
+"""Back-ends: anomaly scores from embeddings, fitted per machine type / section.
+
+Every back-end here works on plain arrays, so several of them can score one set of embeddings
+without retraining the network.
+"""
+
+from __future__ import annotations
+
+from .base import GroupedBackend, NotFittedError, l2_normalize
+from .kmeans import KMeansBackend
+from .knn import KNNBackend
+from .mahalanobis import MahalanobisBackend
+
+__all__ = [
+    "GroupedBackend",
+    "KMeansBackend",
+    "KNNBackend",
+    "MahalanobisBackend",
+    "NotFittedError",
+    "l2_normalize",
+]

@@ -1,0 +1,1 @@
+"""The runner: expands systems x seeds into trials, runs them, keeps the run directory."""

@@ -1,0 +1,102 @@
+"""Turns a run configuration into the clips a trial trains and scores on, read from the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..components import Clip, Dataset, class_key
+from ..errors import DataError
+from ..plugins import resolve
+from .config import RunConfig
+
+
+@dataclass
+class PreparedData:
+    """Training and test clips of one dataset, their classes, and a reader over the clip cache."""
+
+    dataset: Dataset
+    train: list[Clip]
+    test: list[Clip]
+    classes: list[str]
+    cache: Any  # asdbench.data.cache.ClipCache over train + test, in that order
+
+    @property
+    def class_ids(self) -> np.ndarray:
+        index = {key: i for i, key in enumerate(self.classes)}
+        return np.array([index[class_key(c)] for c in self.train], dtype=np.int64)
+
+    def read_train(self, idx: np.ndarray) -> np.ndarray:
+        return self.cache.read(np.asarray(idx))
+
+    def read_all(self, idx: np.ndarray) -> np.ndarray:
+        return self.cache.read(np.asarray(idx))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.dataset.name,
+            "version": self.dataset.version,
+            "root": str(self.dataset.root),
+            "sample_rate": self.dataset.sample_rate,
+            "length_policy": self.dataset.length_policy.to_dict(),
+            "train_clips": len(self.train),
+            "test_clips": len(self.test),
+            "classes": len(self.classes),
+            "groups": sorted({c.group for c in self.train + self.test}),
+            "problems": list(self.dataset.problems),
+            "cache": {"path": str(self.cache.path), "key": self.cache.key, "dtype": str(self.cache.dtype)},
+        }
+
+
+def load_configured_dataset(config: RunConfig) -> Dataset:
+    """The dataset named by ``config.dataset`` (``--data`` switches the default to DCASE auto-detect)."""
+    name = config.dataset
+    if config.data is not None and name == "synthetic":
+        name = "dcase"
+    factory = resolve("dataset", name).factory
+    if name == "synthetic":
+        return factory(None, preset=config.preset, seed=config.data_seed)
+    if config.data is None:
+        raise DataError(f"--dataset {name}: needs --data PATH (the dataset's root folder)")
+    return factory(Path(config.data), seed=config.data_seed)
+
+
+def holdout_training_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:
+    """Use part of the normal test clips as training clips (for test-only data such as the shipped
+    valve clips): per group, domain and attribute, ``fraction`` of the normals, chosen with ``seed``."""
+    rng = np.random.default_rng([seed, 0xF17])
+    strata: dict[tuple[str, str | None, str], list[Clip]] = {}
+    for clip in dataset.clips:
+        if clip.subset == "test" and clip.label == "normal":
+            strata.setdefault((clip.group, clip.domain, clip.attribute), []).append(clip)
+    moved: set[Path] = set()
+    for clips in strata.values():
+        k = max(1, int(round(fraction * len(clips))))
+        if k >= len(clips):
+            continue
+        moved.update(clips[i].path for i in rng.choice(len(clips), size=k, replace=False))
+    if not moved:
+        raise DataError(f"--train-from-test {fraction}: no normal test clips to move to training in {dataset.root}")
+    clips = [dataclasses.replace(c, subset="train") if c.path in moved else c for c in dataset.clips]
+    return dataclasses.replace(dataset, clips=sorted(clips), name=f"{dataset.name}+train-from-test-{fraction:g}")
+
+
+def prepare(config: RunConfig, cache_dir: Path | None = None) -> PreparedData:
+    """Load, split and cache the data of a run; cheap when the clip cache already exists."""
+    from ..data.cache import open_clip_cache
+
+    dataset = load_configured_dataset(config)
+    if config.train_from_test is not None:
+        dataset = holdout_training_split(dataset, config.train_from_test, config.data_seed)
+    train = dataset.select(subset="train")
+    test = dataset.select(subset="test")
+    if not train:
+        raise DataError(f"{dataset.root}: no training clips found (for test-only data use --train-from-test)")
+    if not test:
+        raise DataError(f"{dataset.root}: no test clips found")
+    cache = open_clip_cache(dataset, train + test, cache_dir, dtype=config.cache_dtype)
+    return PreparedData(dataset, train, test, dataset.train_classes(), cache)

@@ -1,0 +1,89 @@
+"""``execute``: the one entry point of a run, used by ``asdbench run`` and by Python callers."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .config import RunConfig
+from .data import prepare
+from .executors import run_processes, run_ray
+from .orchestrator import finish_run, start_run, trials_of, write_results
+from .trial import Trial, read_trial_status, run_trial
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    results: pd.DataFrame
+    failed: list[str]
+    skipped: list[str]
+
+
+def _status_line(done: int, total: int, trial: Trial, record: dict[str, Any]) -> str:
+    if record.get("status") != "done":
+        return f"[{done}/{total}] {trial.system} seed {trial.seed}: FAILED ({record.get('error', 'unknown error')})"
+    parts = []
+    for backend, info in record.get("backends", {}).items():
+        scores = ", ".join(f"{split} {value:.3f}" for split, value in sorted(info.get("official_score", {}).items()))
+        parts.append(f"{backend}: {scores or 'no labelled test clips'}")
+    seconds = record.get("timings", {}).get("total_s", 0.0)
+    return f"[{done}/{total}] {trial.system} seed {trial.seed}: official score {'; '.join(parts)} ({seconds:.0f} s)"
+
+
+def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True) -> RunOutcome:
+    """Run (or resume) the experiment in ``run_dir``; trial failures are recorded, not raised."""
+    state = start_run(config, run_dir, resume)
+    t0 = time.perf_counter()
+    data = prepare(config)
+    state.data["dataset"] = data.summary()
+    state.data.setdefault("timings", {})["data_s"] = round(time.perf_counter() - t0, 3)
+    state.save()
+
+    all_trials = trials_of(config)
+    skipped = [t.key for t in all_trials if (read_trial_status(run_dir, t) or {}).get("status") == "done"]
+    todo = [t for t in all_trials if t.key not in skipped]
+    finished = len(skipped)
+    disable = not show_progress
+    outer = tqdm(total=len(all_trials), initial=finished, desc="trials", unit="trial", disable=disable,
+                 file=sys.stderr, position=0)
+
+    def on_done(trial: Trial, record: dict[str, Any]) -> None:
+        nonlocal finished
+        finished += 1
+        state.set_trial(trial, record)
+        write_results(run_dir, config)
+        outer.update(1)
+        tqdm.write(_status_line(finished, len(all_trials), trial, record), file=sys.stderr)
+
+    for key in skipped:
+        tqdm.write(f"skipping finished trial {key}", file=sys.stderr)
+    if config.executor == "ray":
+        run_ray(config, todo, run_dir, on_done)
+    elif config.workers > 1:
+        run_processes(config, todo, run_dir, on_done)
+    else:
+        for trial in todo:
+            inner = tqdm(desc=f"{trial.system} seed {trial.seed}", unit="batch", leave=False, disable=disable,
+                         file=sys.stderr, position=1)
+
+            def progress(phase: str, step: int, total: int, bar: tqdm = inner) -> None:
+                if bar.total != total or not bar.desc.endswith(phase):
+                    bar.reset(total=total)
+                    bar.set_description(f"{trial.system} seed {trial.seed} {phase}")
+                bar.n = step
+                bar.refresh()
+
+            record = run_trial(config, trial, run_dir, data=data, progress=progress)
+            inner.close()
+            on_done(trial, record)
+    outer.close()
+    table = finish_run(state, run_dir, config, data.dataset.version)
+    failed = [k for k, v in state.data["trials"].items() if v.get("status") != "done"]
+    return RunOutcome(run_dir, table, failed, skipped)

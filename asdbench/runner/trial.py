@@ -1,0 +1,200 @@
+"""One trial = one system trained with one seed, then scored by every back-end.
+
+Files of a trial (``<run>/<system>/seed-<k>/``): ``checkpoint.pt`` while training (per epoch),
+``weights.pt`` (embedder state_dict), ``embeddings.npz``, one folder per back-end with
+``scores.csv``, ``train_scores.csv``, the challenge-format CSVs and ``metrics.csv``, and finally
+``trial.json`` with status ``done``: written last, so its presence means the trial is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..atomic import atomic_write_json
+from ..components import Clip
+from ..plugins import resolve
+from ..systems import describe_system, resolve_system
+from ..training.trainer import Trainer, TrainConfig, atomic_torch_save, extract_embeddings, pick_device
+from .config import RunConfig
+from .data import PreparedData, prepare
+
+TRIAL_FILE = "trial.json"
+
+
+@dataclass(frozen=True)
+class Trial:
+    system: str  # the spec string, i.e. the leaderboard row name
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}/seed-{self.seed}"
+
+
+def system_dirname(spec: str) -> str:
+    """A file-system-safe folder name for a system spec (``+`` kept, option syntax replaced)."""
+    return "".join(ch if ch.isalnum() or ch in "+-._" else "_" for ch in spec)
+
+
+def trial_dir(run_dir: Path, trial: Trial) -> Path:
+    return run_dir / system_dirname(trial.system) / f"seed-{trial.seed}"
+
+
+def read_trial_status(run_dir: Path, trial: Trial) -> dict[str, Any] | None:
+    path = trial_dir(run_dir, trial) / TRIAL_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def clip_table(clips: list[Clip]) -> pd.DataFrame:
+    """One row per clip with the columns the metrics and challenge files need."""
+    return pd.DataFrame({
+        "file": [c.path.name for c in clips],
+        "machine": [c.machine for c in clips],
+        "section": [c.section for c in clips],
+        "split": [c.split for c in clips],
+        "domain": [c.domain for c in clips],
+        "label": [None if c.label is None else int(c.label == "anomaly") for c in clips],
+        "group": [c.group for c in clips],
+    })
+
+
+def train_config(config: RunConfig, seed: int) -> TrainConfig:
+    return TrainConfig(
+        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=seed,
+        device=config.device, precision=config.precision, embedder=config.embedder,
+        embedder_options=dict(config.embedder_options), loss=config.loss,
+        loss_options=dict(config.loss_options), channels_last=config.channels_last,
+    )
+
+
+def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Train, embed, score; returns the trial record (also written to ``trial.json``). Never raises
+    for a failure inside the trial: the record then has status ``failed`` and the error."""
+    out = trial_dir(run_dir, trial)
+    out.mkdir(parents=True, exist_ok=True)
+    record: dict[str, Any] = {"system": trial.system, "seed": trial.seed, "status": "running", "timings": {}}
+    started = time.perf_counter()
+    try:
+        t0 = time.perf_counter()
+        data = data if data is not None else prepare(config)
+        record["timings"]["data_s"] = round(time.perf_counter() - t0, 3)
+        system = resolve_system(trial.system)
+        record["resolved"] = describe_system(trial.system, system)
+        _train_and_score(config, trial, system, data, out, record, progress)
+        record["status"] = "done"
+    except Exception as exc:  # recorded, the sweep goes on
+        record["status"] = "failed"
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc()
+    record["timings"]["total_s"] = round(time.perf_counter() - started, 3)
+    atomic_write_json(out / TRIAL_FILE, record)
+    return record
+
+
+def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: PreparedData, out: Path,
+                     record: dict[str, Any], progress: Callable[[str, int, int], None] | None) -> None:
+    from ..evaluation.files import write_challenge_files, write_scores_table
+    from ..evaluation.metrics import score_clips
+
+    cfg = train_config(config, trial.seed)
+    n_train = len(data.train)
+
+    def on_batch(epoch: int, step: int, total: int) -> None:
+        if progress is not None:
+            progress(f"epoch {epoch + 1}/{cfg.epochs}", step, total)
+
+    trainer = Trainer(cfg, system, checkpoint=out / "checkpoint.pt", progress=on_batch)
+    clip_samples = int(data.cache.samples)
+    model = trainer.fit(data.read_train, data.class_ids, len(data.classes), clip_samples)
+    record["timings"]["train_s"] = round(trainer.timings["train_s"], 3)
+    record["train_clips_per_s"] = round(n_train * cfg.epochs / max(trainer.timings["train_s"], 1e-9), 2)
+    atomic_torch_save(model.embedder.state_dict(), out / "weights.pt")
+
+    t0 = time.perf_counter()
+    n_all = n_train + len(data.test)
+    embeddings = extract_embeddings(
+        model.embedder, data.read_all, n_all, batch_size=cfg.batch_size, device=pick_device(cfg.device),
+        precision=cfg.precision,
+        progress=(lambda done, total: progress("embed", done, total)) if progress else None,
+    )
+    record["timings"]["extract_s"] = round(time.perf_counter() - t0, 3)
+    train_emb, test_emb = embeddings[:n_train], embeddings[n_train:]
+    np.savez(out / "embeddings.tmp.npz", train=train_emb, test=test_emb)
+    (out / "embeddings.tmp.npz").replace(out / "embeddings.npz")
+
+    train_table, test_table = clip_table(data.train), clip_table(data.test)
+    record["backends"] = {}
+    for backend_name in config.backends:
+        t0 = time.perf_counter()
+        backend = resolve("backend", backend_name).factory(seed=trial.seed, **config.backend_options.get(backend_name, {}))
+        backend.fit(train_emb, train_table["group"].to_numpy(), train_table["domain"].to_numpy())
+        train_scores = training_scores(backend, train_emb, train_table["group"].to_numpy())
+        test_scores = backend.score_samples(test_emb, test_table["group"].to_numpy())
+        bdir = out / backend_name
+        scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir,
+                                 data.dataset.version, write_challenge_files, write_scores_table, score_clips)
+        record["backends"][backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored}
+    checkpoint = out / "checkpoint.pt"
+    checkpoint.unlink(missing_ok=True)
+
+
+def training_scores(backend: Any, embeddings: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The training clips' scores as the back-end defines them (leave-one-out for k-NN)."""
+    scores = getattr(backend, "training_scores_", None)
+    return np.asarray(scores) if scores is not None else backend.score_samples(embeddings, groups)
+
+
+def decisions(train_table: pd.DataFrame, train_scores: np.ndarray, test_table: pd.DataFrame,
+              test_scores: np.ndarray, percentile: float = 90.0) -> np.ndarray:
+    """Decision = score above the 90th percentile of the group's training scores (reference §5)."""
+    thresholds = pd.Series(train_scores).groupby(train_table["group"].to_numpy()).quantile(percentile / 100.0)
+    limit = test_table["group"].map(thresholds).to_numpy(dtype=float)
+    return (test_scores > limit).astype(int)
+
+
+def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_table: pd.DataFrame,
+                    train_scores: np.ndarray, bdir: Path, dataset_version: str,
+                    write_challenge_files: Any, write_scores_table: Any, score_clips: Any) -> dict[str, Any]:
+    """Challenge CSVs, per-clip tables and metric rows of one set of scores."""
+    table = test_table.copy()
+    table["score"] = test_scores
+    table["decision"] = decisions(train_table, train_scores, test_table, test_scores)
+    write_challenge_files(bdir, table)
+    write_scores_table(bdir / "scores.csv", table)
+    train = train_table.copy()
+    train["score"] = train_scores
+    train["decision"] = 0
+    write_scores_table(bdir / "train_scores.csv", train)
+    labelled = table[table["label"].notna() & table["domain"].notna()].copy()
+    labelled["label"] = labelled["label"].astype(int)
+    metrics = score_clips(labelled, dataset_version=dataset_version) if len(labelled) else pd.DataFrame()
+    from ..atomic import atomic_write_text
+
+    atomic_write_text(bdir / "metrics.csv", metrics.to_csv(index=False))
+    official = metrics[(metrics["metric"] == "official_score")] if len(metrics) else metrics
+    return {"official_score": {row.split: round(float(row.value), 4) for row in official.itertuples()}}
+
+
+def torch_threads_for(workers: int) -> int:
+    """Split the machine's cores between parallel local workers."""
+    import os
+
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def set_threads(n: int) -> None:
+    torch.set_num_threads(n)

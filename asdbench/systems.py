@@ -1,0 +1,175 @@
+"""System specs: what one leaderboard row trains, parsed from strings like ``regular+featex``.
+
+Grammar (documented in the README)::
+
+    SPEC    := TOKEN ("+" TOKEN)* [":" OPTION ("," OPTION)*]
+    TOKEN   := "regular" | "ssl" | <registered system> | <registered augmenter>
+    OPTION  := KEY "=" VALUE       KEY: ssl_class_labels | ssl_trainable_centres | heads
+                                        | <augmenter>.<option> | embedder.<option> | loss.<option>
+
+A spec that names a registered system verbatim is that system. Otherwise the tokens are merged in
+order: systems contribute their augmenters, heads and options; augmenters are appended once each.
+Heads: ``ssl`` when any augmenter has a label-space factor > 1 (the SSL head has ``C * prod(factors)``
+classes), ``regular`` when the token ``regular`` is present or there is no SSL head. So
+``featex`` alone means "SSL loss only" and ``regular+featex`` "regular and SSL loss", as in the
+paper's Table 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from .components import Augmenter, SystemSpec
+from .errors import ConfigError, PluginError
+from .plugins import get_registry
+
+HEAD_TOKENS = ("regular", "ssl")
+TOP_LEVEL_OPTIONS = {"ssl_class_labels", "ssl_trainable_centres"}
+
+
+def parse_value(text: str) -> Any:
+    """``true``/``false``/ints/floats as such; everything else stays a string."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def _parse_options(text: str, spec: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        if "=" not in item:
+            raise ConfigError(f"--ssl {spec!r}: option {item!r} must look like key=value")
+        key, value = item.split("=", 1)
+        options[key.strip()] = parse_value(value)
+    return options
+
+
+def resolve_system(spec: str) -> SystemSpec:
+    """Turn a spec string into a :class:`SystemSpec`, validating every name against the registry."""
+    registry = get_registry()
+    body, _, option_text = spec.partition(":")
+    body = body.strip()
+    if not body:
+        raise ConfigError(f"--ssl: empty system spec {spec!r}")
+    systems = registry.components["system"]
+    augmenters = registry.components["augmenter"]
+    if body in systems:
+        system = systems[body].factory()
+    else:
+        aug_names: list[str] = []
+        heads: set[str] = set()
+        options: dict[str, dict[str, Any]] = {}
+        flags: dict[str, Any] = {}
+        for token in (t.strip() for t in body.split("+")):
+            if token in HEAD_TOKENS:
+                heads.add(token)
+            elif token in systems:
+                sub = systems[token].factory()
+                aug_names += [a for a in sub.augmenters if a not in aug_names]
+                heads.update(sub.heads)
+                for key, value in sub.options.items():
+                    options.setdefault(key, {}).update(value)
+                if not sub.ssl_class_labels:
+                    flags["ssl_class_labels"] = False
+                if not sub.ssl_trainable_centres:
+                    flags["ssl_trainable_centres"] = False
+            elif token in augmenters:
+                if token not in aug_names:
+                    aug_names.append(token)
+            else:
+                known = sorted(set(systems) | set(augmenters) | set(HEAD_TOKENS))
+                raise ConfigError(f"--ssl {spec!r}: unknown system or augmenter {token!r} (known: {', '.join(known)})")
+        system = SystemSpec(augmenters=tuple(aug_names), heads=tuple(sorted(heads)), options=options, **flags)
+    if option_text:
+        system = _apply_options(system, _parse_options(option_text, spec), spec)
+    return _normalise_heads(system, spec)
+
+
+def _apply_options(system: SystemSpec, options: dict[str, Any], spec: str) -> SystemSpec:
+    component_options = {k: dict(v) for k, v in system.options.items()}
+    changes: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in TOP_LEVEL_OPTIONS:
+            changes[key] = bool(value)
+        elif key == "heads":
+            changes["heads"] = tuple(h for h in str(value).split("/") if h)
+        elif "." in key:
+            component, _, name = key.partition(".")
+            component_options.setdefault(component, {})[name] = value
+        else:
+            raise ConfigError(f"--ssl {spec!r}: unknown option {key!r}")
+    return replace(system, options=component_options, **changes)
+
+
+def build_augmenters(system: SystemSpec) -> list[Augmenter]:
+    """Instantiate the system's augmenters with their options and let each see the pipeline."""
+    registry = get_registry()
+    instances: list[Augmenter] = []
+    for name in system.augmenters:
+        component = registry.get("augmenter", name)
+        try:
+            instance = component.factory(**system.options.get(name, {}))
+        except TypeError as exc:
+            raise ConfigError(f"augmenter {name!r}: bad option ({exc})") from exc
+        instances.append(instance)
+    for instance in instances:
+        instance.bind(instances)
+    return instances
+
+
+def label_factor(augmenters: list[Augmenter]) -> int:
+    return math.prod(int(a.factor) for a in augmenters)
+
+
+def _normalise_heads(system: SystemSpec, spec: str) -> SystemSpec:
+    unknown = set(system.heads) - set(HEAD_TOKENS)
+    if unknown:
+        raise ConfigError(f"--ssl {spec!r}: unknown head(s) {sorted(unknown)}")
+    try:
+        factor = label_factor(build_augmenters(system))
+    except PluginError:
+        raise
+    heads = set(system.heads)
+    if factor > 1:
+        heads.add("ssl")
+    else:
+        heads.discard("ssl")
+        heads.add("regular")
+    if not heads:
+        heads.add("regular")
+    return replace(system, heads=tuple(h for h in HEAD_TOKENS if h in heads))
+
+
+def describe_system(spec: str, system: SystemSpec) -> dict[str, Any]:
+    """A JSON-able record of the resolved system (for run.json and ``asdbench describe system``)."""
+    augmenters = build_augmenters(system)
+    return {
+        "spec": spec,
+        "augmenters": [{"name": name, "stage": a.stage, "factor": int(a.factor), "options": _jsonable(a.options())}
+                       for name, a in zip(system.augmenters, augmenters)],
+        "heads": list(system.heads),
+        "ssl_label_factor": label_factor(augmenters),
+        "ssl_class_labels": system.ssl_class_labels,
+        "ssl_trainable_centres": system.ssl_trainable_centres,
+        "options": _jsonable(system.options),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return repr(value)

@@ -1,0 +1,1 @@
+"""Training: the augmenter pipeline, loss heads, the trainer loop, embedding extraction."""

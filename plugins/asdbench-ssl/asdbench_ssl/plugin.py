@@ -1,0 +1,25 @@
+"""Hook implementations: what ``asdbench plugins`` lists for this distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from asdbench.hookspecs import hookimpl
+
+from .featex import FeatEx
+from .mixup import Mixup
+from .statex import StatEx
+from .systems import SYSTEMS
+
+
+@hookimpl
+def register_augmenters(register: Callable[..., None]) -> None:
+    register("mixup", Mixup, "mixup of waveforms, l ~ U(0,1); p 1.0 alone, 0.5 composed (factor 1)")
+    register("statex", StatEx, "statistics exchange on the spectrogram, temporal by default, p 0.5 (factor 3)")
+    register("featex", FeatEx, "exchange of the spectrogram sub-embedding with the partner's, p 0.5 (factor 3)")
+
+
+@hookimpl
+def register_systems(register: Callable[..., None]) -> None:
+    for name, factory in SYSTEMS.items():
+        register(name, factory, factory.__doc__)
