@@ -144,7 +144,7 @@ class Augmenter(abc.ABC):
 
     name: ClassVar[str] = ""
     stage: ClassVar[Stage]
-    factor: ClassVar[int] = 1
+    factor: int = 1  # may be set per instance when it depends on options
 
     def bind(self, pipeline: Sequence[Augmenter]) -> None:  # noqa: B027 - optional hook
         """Called once with the whole pipeline (e.g. mixup lowers its probability when composed)."""

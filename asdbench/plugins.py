@@ -55,7 +55,7 @@ class PluginMeta:
 _manager: pluggy.PluginManager | None = None
 _meta: dict[str, PluginMeta] = {}
 FAILED: list[FailedPlugin] = []
-_registry_cache: tuple[tuple[str, ...], Registry] | None = None
+_registry_cache: tuple[tuple[tuple[str, int], ...], Registry] | None = None
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -224,7 +224,7 @@ def get_registry() -> Registry:
     """The registry for the plugins registered right now (rebuilt when that set changes)."""
     global _registry_cache
     pm = get_manager()
-    key = tuple(sorted(name for name, _ in pm.list_name_plugin()))
+    key = tuple(sorted((name, id(plugin)) for name, plugin in pm.list_name_plugin()))
     if _registry_cache is None or _registry_cache[0] != key:
         _registry_cache = (key, _collect(pm))
     return _registry_cache[1]

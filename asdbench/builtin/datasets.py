@@ -1,8 +1,66 @@
-"""Built-in datasets (placeholder, replaced by the module's owner)."""
+"""Built-in datasets: DCASE Task 2 folders (2020-2025, or auto-detected) and the synthetic benchmark.
 
+They register through the same ``register_datasets`` hook a third-party plugin uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from ..components import Dataset, LengthPolicy
+from ..errors import DataError
 from ..hookspecs import hookimpl
+
+DCASE_VERSIONS = ("2020", "2021", "2022", "2023", "2024", "2025")
+
+
+def _dcase_factory(version: str) -> Callable[..., Dataset]:
+    def factory(root: str | Path, *, seed: int = 0, resample: bool = False) -> Dataset:
+        from ..data.dcase import load_dataset
+
+        if root is None:
+            raise DataError(f"dataset dcase{version if version != 'auto' else ''}: needs the dataset's root folder")
+        return load_dataset(root, version, seed=seed, resample=resample)
+
+    return factory
+
+
+def synthetic(root: str | Path | None = None, *, preset: str = "quick", seed: int = 0) -> Dataset:
+    """The generated synthetic benchmark (DCASE2023 layout, short clips); generated on first use."""
+    from ..data.audio import check_policy
+    from ..data.dcase import load_dataset
+
+    if root is None:
+        from ..synth import ensure_synthetic
+
+        root = ensure_synthetic(preset=preset, seed=seed)
+    root = Path(root)
+    meta_path = root / "synthetic.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        rate = int(meta["sample_rate"])
+        samples = int(round(float(meta["clip_seconds"]) * rate))
+        name = f"synthetic-{meta['preset']}"
+    except FileNotFoundError as exc:
+        raise DataError(f"{meta_path}: missing; not a synthetic dataset folder (asdbench data synth creates one)") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{meta_path}: unreadable or incomplete synthetic.json ({exc})") from exc
+    policy = LengthPolicy("tile_crop", samples, seed)
+    check_policy(policy)
+    dataset = load_dataset(root, "2023", seed=seed, sample_rate=rate, name=name, length_policy=policy)
+    return dataclasses.replace(dataset, version="synthetic")
 
 
 @hookimpl
-def register_datasets(register):
-    pass
+def register_datasets(register: Callable[..., None]) -> None:
+    for version in DCASE_VERSIONS:
+        register(
+            f"dcase{version}",
+            _dcase_factory(version),
+            description=f"DCASE{version} Task 2 folder (dev_data/eval_data/<machine>/train|test)",
+        )
+    register("dcase", _dcase_factory("auto"), description="DCASE Task 2 folder, version detected from the file names")
+    register("synthetic", synthetic)

@@ -1,9 +1,79 @@
-"""PLACEHOLDER: replaced by the module's owner."""
+"""``asdbench compare``: leaderboards (mean ± std over seeds) and paired comparisons of runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
+from ..evaluation.formatting import FORMATS
+from ..evaluation.leaderboard import build_leaderboard, render_leaderboard
+from ..evaluation.paired import compare_paired, render_paired
+from ..evaluation.runs import load_runs
+from .evaluate import emit
+
 
 @click.command()
-def compare() -> None:
-    """PLACEHOLDER"""
-    raise click.ClickException("not implemented yet")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["machine"]),
+    default=None,
+    help="One row per machine type and system.",
+)
+@click.option(
+    "--backend", default=None, help="Only this back-end's results [default: all, labelled]."
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Aggregate metric to show (repeatable), e.g. hmean_auc, amean_f1, official_score, or a "
+    "preset: 'official' (default: hmean_auc, hmean_pauc, official_score) or 'paper' "
+    "(the domain-only selections of the paper's Table 1).",
+)
+@click.option("--split", "splits", multiple=True, help="Only these splits (repeatable).")
+@click.option(
+    "--paired",
+    nargs=2,
+    default=None,
+    metavar="A B",
+    help="Paired difference A - B over matched seeds, with t and bootstrap 95% CIs.",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(100, None),
+    default=10000,
+    show_default=True,
+    help="Bootstrap resamples for --paired.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout."
+)
+def compare(
+    run_dirs: tuple[Path, ...],
+    fmt: str,
+    by: str | None,
+    backend: str | None,
+    metrics: tuple[str, ...],
+    splits: tuple[str, ...],
+    paired: tuple[str, str] | None,
+    n_boot: int,
+    seed: int,
+    out: Path | None,
+) -> None:
+    """Leaderboard of the systems in RUN_DIR... (each with a results.csv)."""
+    runs = load_runs(list(run_dirs))
+    options = dict(
+        metrics=metrics or None, by_machine=by == "machine", backend=backend, splits=splits or None
+    )
+    if paired:
+        a, b = paired
+        results = compare_paired(runs, a, b, n_boot=n_boot, seed=seed, **options)
+        emit(render_paired(results, a, b, fmt), out)
+        return
+    board = build_leaderboard(runs, **options)
+    emit(render_leaderboard(board, fmt), out)

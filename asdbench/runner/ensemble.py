@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .trial import Trial, score_and_write, trial_dir
+from ..evaluation.layout import ENSEMBLE, backend_dir
+from .trial import score_and_write
 
 
 def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, dataset_version: str) -> dict | None:
@@ -19,7 +20,7 @@ def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, d
 
     tests, trains = [], []
     for seed in seeds:
-        bdir = trial_dir(run_dir, Trial(system, seed)) / backend
+        bdir = backend_dir(run_dir, system, seed, backend)
         if not (bdir / "metrics.csv").exists():
             continue
         tests.append(read_scores_table(bdir / "scores.csv"))
@@ -33,7 +34,7 @@ def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, d
             raise ValueError(f"{system}: seeds scored different test clips; cannot ensemble")
     test_scores = np.mean([t["score"].to_numpy(dtype=float) for t in tests], axis=0)
     train_scores = np.mean([t["score"].to_numpy(dtype=float) for t in trains], axis=0)
-    out = run_dir / trial_dir(run_dir, Trial(system, 0)).parent.name / "ensemble" / backend
+    out = backend_dir(run_dir, system, ENSEMBLE, backend)
     result = score_and_write(test_table, test_scores, train_table, train_scores, out, dataset_version,
                              write_challenge_files, write_scores_table, score_clips)
     result["seeds"] = len(tests)
@@ -41,7 +42,7 @@ def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, d
 
 
 def ensemble_metrics(run_dir: Path, system: str, backend: str) -> pd.DataFrame | None:
-    path = run_dir / trial_dir(run_dir, Trial(system, 0)).parent.name / "ensemble" / backend / "metrics.csv"
+    path = backend_dir(run_dir, system, ENSEMBLE, backend) / "metrics.csv"
     if not path.exists() or path.stat().st_size == 0:
         return None
     return pd.read_csv(path, dtype={"section": str})

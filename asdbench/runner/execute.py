@@ -72,13 +72,15 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
         for trial in todo:
             inner = tqdm(desc=f"{trial.system} seed {trial.seed}", unit="batch", leave=False, disable=disable,
                          file=sys.stderr, position=1)
+            phase_shown = [""]
 
-            def progress(phase: str, step: int, total: int, bar: tqdm = inner) -> None:
-                if bar.total != total or not bar.desc.endswith(phase):
+            def progress(phase: str, step: int, total: int, bar: tqdm = inner, label: str = inner.desc,
+                         shown: list[str] = phase_shown) -> None:
+                if shown[0] != phase:
+                    shown[0] = phase
                     bar.reset(total=total)
-                    bar.set_description(f"{trial.system} seed {trial.seed} {phase}")
-                bar.n = step
-                bar.refresh()
+                    bar.set_description(f"{label} {phase}")
+                bar.update(step - bar.n)
 
             record = run_trial(config, trial, run_dir, data=data, progress=progress)
             inner.close()

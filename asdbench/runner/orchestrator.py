@@ -20,10 +20,11 @@ import pandas as pd
 
 from ..atomic import atomic_write_json, atomic_write_text
 from ..errors import ConfigError
+from ..evaluation.layout import backend_dir
 from ..systems import describe_system, resolve_system
 from .config import RunConfig
 from .ensemble import build_ensemble, ensemble_metrics
-from .trial import Trial, read_trial_status, trial_dir
+from .trial import Trial, read_trial_status
 
 RESULT_COLUMNS = ["system", "seed", "backend", "split", "machine", "section", "domain", "metric", "value"]
 
@@ -88,7 +89,7 @@ def collect_results(run_dir: Path, config: RunConfig) -> pd.DataFrame:
         if not status or status.get("status") != "done":
             continue
         for backend in config.backends:
-            path = trial_dir(run_dir, trial) / backend / "metrics.csv"
+            path = backend_dir(run_dir, trial.system, trial.seed, backend) / "metrics.csv"
             if path.exists() and path.stat().st_size > 1:
                 frame = pd.read_csv(path, dtype={"section": str})
                 frames.append(frame.assign(system=trial.system, seed=str(trial.seed), backend=backend))

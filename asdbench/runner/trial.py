@@ -22,9 +22,16 @@ import torch
 
 from ..atomic import atomic_write_json
 from ..components import Clip
+from ..evaluation import layout
 from ..plugins import resolve
 from ..systems import describe_system, resolve_system
-from ..training.trainer import Trainer, TrainConfig, atomic_torch_save, extract_embeddings, pick_device
+from ..training.trainer import (
+    TrainConfig,
+    Trainer,
+    atomic_torch_save,
+    extract_embeddings,
+    pick_device,
+)
 from .config import RunConfig
 from .data import PreparedData, prepare
 
@@ -41,13 +48,8 @@ class Trial:
         return f"{self.system}/seed-{self.seed}"
 
 
-def system_dirname(spec: str) -> str:
-    """A file-system-safe folder name for a system spec (``+`` kept, option syntax replaced)."""
-    return "".join(ch if ch.isalnum() or ch in "+-._" else "_" for ch in spec)
-
-
 def trial_dir(run_dir: Path, trial: Trial) -> Path:
-    return run_dir / system_dirname(trial.system) / f"seed-{trial.seed}"
+    return layout.trial_dir(run_dir, trial.system, trial.seed)
 
 
 def read_trial_status(run_dir: Path, trial: Trial) -> dict[str, Any] | None:
@@ -144,7 +146,7 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
         backend.fit(train_emb, train_table["group"].to_numpy(), train_table["domain"].to_numpy())
         train_scores = training_scores(backend, train_emb, train_table["group"].to_numpy())
         test_scores = backend.score_samples(test_emb, test_table["group"].to_numpy())
-        bdir = out / backend_name
+        bdir = layout.backend_dir(out.parent.parent, trial.system, trial.seed, backend_name)
         scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir,
                                  data.dataset.version, write_challenge_files, write_scores_table, score_clips)
         record["backends"][backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored}
