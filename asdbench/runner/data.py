@@ -53,16 +53,19 @@ class PreparedData:
 
 
 def load_configured_dataset(config: RunConfig) -> Dataset:
-    """The dataset named by ``config.dataset`` (``--data`` switches the default to DCASE auto-detect)."""
+    """The dataset named by ``config.dataset``. With ``--data`` and no ``--dataset``, a folder
+    written by ``asdbench data synth`` (it has ``synthetic.json``) is read as synthetic data, any
+    other folder as DCASE data with the edition detected from the file names."""
     name = config.dataset
-    if config.data is not None and name == "synthetic":
+    root = Path(config.data) if config.data is not None else None
+    if root is not None and name == "synthetic" and not (root / "synthetic.json").exists():
         name = "dcase"
     factory = resolve("dataset", name).factory
     if name == "synthetic":
-        return factory(None, preset=config.preset, seed=config.data_seed)
-    if config.data is None:
+        return factory(root, preset=config.preset, seed=config.data_seed)
+    if root is None:
         raise DataError(f"--dataset {name}: needs --data PATH (the dataset's root folder)")
-    return factory(Path(config.data), seed=config.data_seed)
+    return factory(root, seed=config.data_seed)
 
 
 def holdout_training_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:

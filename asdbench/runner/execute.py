@@ -70,11 +70,11 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
         run_processes(config, todo, run_dir, on_done)
     else:
         for trial in todo:
-            inner = tqdm(desc=f"{trial.system} seed {trial.seed}", unit="batch", leave=False, disable=disable,
-                         file=sys.stderr, position=1)
+            label = f"{trial.system} seed {trial.seed}"
+            inner = tqdm(desc=label, unit="batch", leave=False, disable=disable, file=sys.stderr, position=1)
             phase_shown = [""]
 
-            def progress(phase: str, step: int, total: int, bar: tqdm = inner, label: str = inner.desc,
+            def progress(phase: str, step: int, total: int, bar: tqdm = inner, label: str = label,
                          shown: list[str] = phase_shown) -> None:
                 if shown[0] != phase:
                     shown[0] = phase

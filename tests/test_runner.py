@@ -1,0 +1,170 @@
+"""The runner end to end on a tiny synthetic dataset: run dir contract, resume, failures, config."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from asdbench.cli import main
+from asdbench.components import Augmenter
+from asdbench.hookspecs import hookimpl
+from asdbench.runner.config import make_config
+from asdbench.runner.execute import execute
+from asdbench.testing import registered_plugin
+
+TINY = ["--epochs", "1", "--batch-size", "8", "--quiet", "--device", "cpu"]
+
+
+def _run(args, tiny_synthetic, tmp_path):
+    return CliRunner().invoke(main, ["run", "--data", str(tiny_synthetic), "--out", str(tmp_path / "runs"), *TINY, *args])
+
+
+def test_run_writes_the_run_directory_contract(tiny_synthetic, tmp_path, isolated_home):
+    result = _run(["--ssl", "baseline", "regular+featex", "--seeds", "2", "--name", "r"], tiny_synthetic, tmp_path)
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "r"
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["status"] == "finished"
+    assert meta["config"]["systems"] == ["baseline", "regular+featex"] and meta["seeds"] == [0, 1]
+    assert {"asdbench", "torch", "numpy", "plugins"} <= set(meta["versions"])
+    assert meta["dataset"]["length_policy"]["samples"] == 8000
+    assert meta["systems"]["regular+featex"]["heads"] == ["regular", "ssl"]
+    assert meta["systems"]["regular+featex"]["ssl_label_factor"] == 3
+    for key in ("baseline/seed-0", "baseline/seed-1", "regular+featex/seed-0", "regular+featex/seed-1"):
+        trial = meta["trials"][key]
+        assert trial["status"] == "done" and trial["timings"]["train_s"] > 0
+        folder = run / key
+        state = torch.load(folder / "weights.pt", weights_only=True)
+        assert any(k.endswith("weight") for k in state)
+        assert not (folder / "checkpoint.pt").exists()
+        csvs = sorted(p.name for p in (folder / "kmeans").glob("anomaly_score_*.csv"))
+        assert csvs == ["anomaly_score_ToyDrone_section_00_test.csv", "anomaly_score_fan_section_00_test.csv"]
+        rows = (folder / "kmeans" / "anomaly_score_fan_section_00_test.csv").read_text().splitlines()
+        assert len(rows) == 16 and rows[0].startswith("section_00_")
+    results = pd.read_csv(run / "results.csv")
+    assert list(results.columns) == ["system", "seed", "backend", "split", "machine", "section", "domain", "metric", "value"]
+    official = results[(results.metric == "official_score")]
+    assert set(official.seed.astype(str)) == {"0", "1", "ensemble"}
+    assert set(official.split) == {"dev", "eval"}
+    assert official.value.between(0, 1).all()
+    assert (run / "baseline" / "ensemble" / "kmeans" / "decision_result_fan_section_00_test.csv").exists()
+    assert "baseline" in result.output and "official" in result.output
+    assert not list(run.rglob("*.tmp"))
+
+
+def test_evaluate_reproduces_the_runs_eval_numbers(tiny_synthetic, tmp_path, isolated_home):
+    assert _run(["--ssl", "baseline", "--name", "e"], tiny_synthetic, tmp_path).exit_code == 0
+    run = tmp_path / "runs" / "e"
+    result = CliRunner().invoke(main, ["evaluate", str(run / "baseline" / "seed-0" / "kmeans"),
+                                       "--ground-truth", str(tiny_synthetic), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    evaluated = pd.DataFrame(json.loads(result.stdout))
+    results = pd.read_csv(run / "results.csv", dtype={"section": str})
+    ours = results[(results.split == "eval") & (results.seed.astype(str) == "0")]
+    merged = ours.merge(evaluated, on=["split", "machine", "section", "domain", "metric"], suffixes=("_run", "_eval"))
+    assert len(merged) == len(ours) > 10
+    assert (merged.value_run - merged.value_eval).abs().max() < 1e-12 or (
+        merged[["value_run", "value_eval"]].isna().all(axis=1) | ((merged.value_run - merged.value_eval).abs() < 1e-12)).all()
+    official = merged[(merged.metric == "official_score") & (merged.machine == "*")]
+    assert len(official) == 1
+
+
+class _Exploding(Augmenter):
+    """Fails on purpose, to check that a failing trial does not stop the sweep."""
+
+    stage = "waveform"
+    factor = 1
+
+    def __call__(self, data, labels, generator):
+        raise RuntimeError("exploded on purpose")
+
+
+class _ExplodingPlugin:
+    @hookimpl
+    def register_augmenters(self, register):
+        register("explode", _Exploding)
+
+
+def test_failing_trial_is_recorded_and_the_sweep_goes_on(tiny_synthetic, tmp_path, isolated_home):
+    with registered_plugin(_ExplodingPlugin(), "exploding"):
+        result = _run(["--ssl", "explode", "baseline", "--name", "f"], tiny_synthetic, tmp_path)
+    assert result.exit_code == 1
+    meta = json.loads((tmp_path / "runs" / "f" / "run.json").read_text())
+    assert meta["status"] == "failed"
+    assert meta["trials"]["explode/seed-0"]["status"] == "failed"
+    assert "exploded on purpose" in meta["trials"]["explode/seed-0"]["error"]
+    assert meta["trials"]["baseline/seed-0"]["status"] == "done"
+    assert "1 trial(s) failed: explode/seed-0" in result.output
+
+
+def test_unknown_system_is_a_one_line_error(tiny_synthetic, tmp_path, isolated_home):
+    result = _run(["--ssl", "nonsense"], tiny_synthetic, tmp_path)
+    assert result.exit_code == 2
+    assert "unknown system or augmenter 'nonsense'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_file_and_command_line_override(tmp_path):
+    config = tmp_path / "exp.toml"
+    config.write_text('systems = ["baseline", "featex"]\nseeds = 3\nepochs = 4\nbackends = ["kmeans", "knn"]\n')
+    cfg = make_config(config, {"epochs": 2, "seeds": None})
+    assert cfg.systems == ["baseline", "featex"] and cfg.seeds == [0, 1, 2]
+    assert cfg.epochs == 2 and cfg.backends == ["kmeans", "knn"]
+    config.write_text('epochz = 3\n')
+    with pytest.raises(Exception, match="unknown key.*epochz"):
+        make_config(config, {})
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[1].glob("benchmarks/*.toml")))
+def test_shipped_experiment_files_resolve(path):
+    from asdbench.systems import resolve_system
+
+    cfg = make_config(path, {})
+    for spec in cfg.systems:
+        resolve_system(spec)
+
+
+def test_sigkill_then_resume_keeps_finished_trials(tiny_synthetic, tmp_path):
+    env = {**os.environ, "ASDBENCH_HOME": str(tmp_path / "home")}
+    run = tmp_path / "runs" / "k"
+    cmd = [sys.executable, "-m", "asdbench", "run", "--data", str(tiny_synthetic), "--out", str(tmp_path / "runs"),
+           "--name", "k", "--ssl", "baseline", "regular+featex", *TINY, "--epochs", "3"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = run / "baseline" / "seed-0" / "trial.json"
+    deadline = time.time() + 240
+    while not first.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert first.exists(), proc.stderr.read().decode() if proc.poll() is not None else "timed out"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stamp = first.stat().st_mtime_ns
+    meta = json.loads((run / "run.json").read_text())  # still valid JSON after the kill
+    assert meta["status"] == "running"
+    resumed = subprocess.run([sys.executable, "-m", "asdbench", "run", "--resume", "--out", str(tmp_path / "runs"),
+                              "--name", "k", "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "skipping finished trial baseline/seed-0" in resumed.stderr
+    assert first.stat().st_mtime_ns == stamp
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["status"] == "finished" and len(meta["resumed_at"]) == 1
+    assert all(t["status"] == "done" for t in meta["trials"].values())
+    results = pd.read_csv(run / "results.csv")
+    assert set(results.system) == {"baseline", "regular+featex"}
+    assert not list(run.rglob("*.tmp")) and not list(run.rglob(".*.tmp"))
+
+
+def test_execute_api_matches_cli_contract(tiny_synthetic, tmp_path, isolated_home):
+    cfg = make_config(None, {"systems": ["baseline"], "data": str(tiny_synthetic), "epochs": 1, "batch_size": 8,
+                             "backends": ["kmeans", "knn"], "device": "cpu"})
+    outcome = execute(cfg, tmp_path / "api", show_progress=False)
+    assert outcome.failed == [] and set(outcome.results.backend) == {"kmeans", "knn"}
