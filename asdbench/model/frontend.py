@@ -1,0 +1,48 @@
+"""The two linear-magnitude front-ends of the reference system (pure torch, runs on any device).
+
+* :func:`magnitude_spectrum`: ``|rfft(x)|[..., :n//2]`` of the whole clip (DC kept, Nyquist
+  dropped), no window, no log: the spectrum branch input.
+* :class:`MagnitudeSTFT`: ``|STFT|`` with frame 1024, hop 512, FFT size 1024, periodic Hann window
+  and no centring/padding (``tf.signal.stft(..., pad_end=False)``): ``(B, T, 513)`` with
+  ``T = 1 + (n - 1024) // 512``. Implemented as unfold + rfft: as fast as ``torch.stft`` on CPU
+  (measured ~0.2 s for 64 x 288000 on 2 threads, both) and it yields the (time, frequency)
+  layout directly, contiguous.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def magnitude_spectrum(wave: torch.Tensor) -> torch.Tensor:
+    """``(B, n) -> (B, n // 2)`` linear magnitude of the full-length DFT."""
+    n = wave.shape[-1]
+    return torch.fft.rfft(wave, dim=-1).abs()[..., : n // 2]
+
+
+def stft_frames(n_samples: int, frame_length: int = 1024, hop_length: int = 512) -> int:
+    """Number of STFT frames without padding (0 when the clip is shorter than one frame)."""
+    if n_samples < frame_length:
+        return 0
+    return 1 + (n_samples - frame_length) // hop_length
+
+
+class MagnitudeSTFT(nn.Module):
+    """``(B, n) -> (B, T, frame_length // 2 + 1)`` linear-magnitude STFT, periodic Hann window."""
+
+    window: torch.Tensor
+
+    def __init__(self, frame_length: int = 1024, hop_length: int = 512) -> None:
+        super().__init__()
+        self.frame_length = frame_length
+        self.hop_length = hop_length
+        # Not saved in state_dict: it is a constant, rebuilt from the options.
+        self.register_buffer("window", torch.hann_window(frame_length, periodic=True), persistent=False)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        frames = wave.unfold(-1, self.frame_length, self.hop_length)  # (B, T, frame) view
+        return torch.fft.rfft(frames * self.window.to(wave.dtype), dim=-1).abs()
+
+    def extra_repr(self) -> str:
+        return f"frame_length={self.frame_length}, hop_length={self.hop_length}, window=hann(periodic)"
