@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import asdict, is_dataclass
 from typing import Any
 
 import click
@@ -51,14 +50,19 @@ def _header(component: Component) -> list[str]:
             "options:", *_signature_lines(component)]
 
 
-def _system_lines(component: Component) -> list[str]:
-    try:
-        spec = component.factory()
-    except Exception as exc:  # a plugin's factory failing is reported, not raised
-        return [f"(could not build the system: {type(exc).__name__}: {exc})"]
-    if is_dataclass(spec) and not isinstance(spec, type):
-        return ["spec:", *(f"  {k} = {v!r}" for k, v in asdict(spec).items())]
-    return [f"spec: {spec!r}"]
+def _describe_system(spec: str) -> None:
+    """Any system spec (a registered name or a composition) as the runner resolves it."""
+    from ..systems import describe_system, resolve_system
+
+    resolved = describe_system(spec, resolve_system(spec))
+    click.echo(f"system {spec!r}")
+    click.echo(f"  heads: {', '.join(resolved['heads'])}; SSL label factor {resolved['ssl_label_factor']}"
+               f"; SSL class labels {resolved['ssl_class_labels']}; SSL centres trainable {resolved['ssl_trainable_centres']}")
+    for aug in resolved["augmenters"]:
+        click.echo(f"  {aug['stage']:<9} {aug['name']} (factor {aug['factor']}) {aug['options']}")
+    for component, values in resolved["options"].items():
+        if component == "embedder" or component == "loss":
+            click.echo(f"  {component} options: {values}")
 
 
 @click.command()
@@ -69,7 +73,12 @@ def _system_lines(component: Component) -> list[str]:
 @click.option("--samples", type=click.IntRange(min=1), default=None, help="Clip length in samples (overrides --preset).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Option passed to the component's factory.")
 def describe(kind: str, name: str, preset: str, samples: int | None, options: tuple[str, ...]) -> None:
-    """Describe a registered component (e.g. ``asdbench describe embedder two-branch``)."""
+    """Describe a registered component (e.g. ``asdbench describe embedder two-branch``).
+
+    For ``system``, NAME may be any --ssl spec, e.g. ``regular+featex:featex.p=0.3``."""
+    if kind == "system":
+        _describe_system(name)
+        return
     component = resolve(kind, name)
     factory_options = dict(parse_option(o) for o in options)
     if kind == "embedder":
@@ -85,6 +94,3 @@ def describe(kind: str, name: str, preset: str, samples: int | None, options: tu
         return
     for line in _header(component):
         click.echo(line)
-    if kind == "system":
-        for line in _system_lines(component):
-            click.echo(line)
