@@ -18,6 +18,7 @@ Usage::
     python benchmarks/synthetic_difficulty.py                  # quick preset (generated if needed)
     python benchmarks/synthetic_difficulty.py --all-types      # all 14 types at quick sizes
     python benchmarks/synthetic_difficulty.py --root DIR       # an existing synthetic tree
+    python benchmarks/synthetic_difficulty.py --speed          # generation speed: quick + paper
 """
 
 from __future__ import annotations
@@ -94,6 +95,40 @@ def official(rows: list[dict[str, str]], score: np.ndarray) -> dict[str, float]:
     return out
 
 
+def speed(per_type: int = 6) -> None:
+    """Time a full quick generation, and estimate the paper preset's rate from a partial run."""
+    from asdbench.synth.plan import plan_machine
+    from asdbench.synth.render import render
+    from asdbench.synth.writer import _default_workers, _write_wav
+
+    with tempfile.TemporaryDirectory(prefix="asdbench-speed-") as tmp:
+        for workers in (1, 2):
+            t0, c0 = time.perf_counter(), time.process_time()
+            generate(Path(tmp) / f"quick{workers}", "quick", 0, workers=workers)
+            quick, cpu = time.perf_counter() - t0, time.process_time() - c0
+            n_quick = len(list((Path(tmp) / f"quick{workers}").rglob("*.wav")))
+            print(f"quick: {n_quick} clips in {quick:.1f} s with {workers} worker(s) ({n_quick / quick:.0f} clips/s; "
+                  f"{cpu:.1f} s CPU in this process)")
+        workers = _default_workers()
+        paper = PRESETS["paper"]
+        total_clips, total_time = 0, 0.0
+        for machine in paper.machines:
+            specs = plan_machine(paper, machine, 0)[:: max(1, 1200 // per_type)][:per_type]
+            t0 = time.perf_counter()
+            for spec in specs:
+                out = Path(tmp) / "paper" / spec.name
+                out.parent.mkdir(parents=True, exist_ok=True)
+                _write_wav(out, render(spec, paper, 0))
+            dt = time.perf_counter() - t0
+            total_clips += len(specs)
+            total_time += dt
+            print(f"  paper {machine:10s} {len(specs) / dt:5.1f} clips/s per process ({paper.seconds(machine):.0f}-s clips)")
+        rate = total_clips / total_time
+        n_paper = len(paper.machines) * (paper.train_source + paper.train_target + 4 * paper.test_per_group)
+        print(f"paper: {rate:.1f} clips/s per process -> {n_paper} clips take about {n_paper / rate / 60:.1f} min on one core, "
+              f"{n_paper / rate / 60 / workers:.1f} min with {workers} worker(s)")
+
+
 def hmean(values: list[float]) -> float:
     v = np.maximum(np.array(values), np.finfo(float).eps)
     return float(len(v) / np.sum(1.0 / v))
@@ -106,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--all-types", action="store_true", help="all 14 machine types at the quick sizes (written to a temp folder)")
     ap.add_argument("--feature", default="logmel", choices=["logmel", "logspec"])
+    ap.add_argument("--speed", action="store_true", help="only measure generation speed (quick preset + partial paper)")
     args = ap.parse_args(argv)
+    if args.speed:
+        speed()
+        return 0
 
     t0 = time.perf_counter()
     tmp = None

@@ -42,7 +42,10 @@ def synthetic(root: str | Path | None = None, *, preset: str = "quick", seed: in
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         rate = int(meta["sample_rate"])
-        samples = int(round(float(meta["clip_seconds"]) * rate))
+        seconds = {float(m["clip_seconds"]) for m in meta.get("machines", {}).values()} or {float(meta["clip_seconds"])}
+        # One length for all clips, as DCASE2023 does: tile/crop to 18 s when types differ in
+        # length (the paper preset's 10-s and 12-s clips), else the clips' own length.
+        samples = int(round(seconds.pop() * rate)) if len(seconds) == 1 else 18 * rate
         name = f"synthetic-{meta['preset']}"
     except FileNotFoundError as exc:
         raise DataError(f"{meta_path}: missing; not a synthetic dataset folder (asdbench data synth creates one)") from exc
