@@ -168,3 +168,16 @@ def test_execute_api_matches_cli_contract(tiny_synthetic, tmp_path, isolated_hom
                              "backends": ["kmeans", "knn"], "device": "cpu"})
     outcome = execute(cfg, tmp_path / "api", show_progress=False)
     assert outcome.failed == [] and set(outcome.results.backend) == {"kmeans", "knn"}
+
+
+def test_third_party_strategy_trains_next_to_builtins(tiny_synthetic, tmp_path, isolated_home):
+    pytest.importorskip("asdbench_pitchtime")
+    result = _run(["--ssl", "baseline", "regular+mixup+pitchtime+featex", "--name", "p"], tiny_synthetic, tmp_path)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "runs" / "p" / "run.json").read_text())
+    resolved = meta["systems"]["regular+mixup+pitchtime+featex"]
+    assert [a["name"] for a in resolved["augmenters"]] == ["mixup", "pitchtime", "featex"]
+    assert resolved["ssl_label_factor"] == 15
+    assert "asdbench_pitchtime" in meta["versions"]["plugins"]
+    board = CliRunner().invoke(main, ["compare", str(tmp_path / "runs" / "p"), "--format", "csv"])
+    assert board.exit_code == 0 and "regular+mixup+pitchtime+featex" in board.output and "baseline" in board.output
