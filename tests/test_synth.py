@@ -21,6 +21,7 @@ from asdbench.synth import (
     MARKER,
     META,
     PRESETS,
+    SEVERITY_SCALE,
     generate,
     get_preset,
     is_complete,
@@ -146,7 +147,7 @@ def test_manifest_faults(manifest: list[dict[str, str]]) -> None:
             assert r["anomaly"] == "" and float(r["amount"]) == 0.0
         else:
             kind = MACHINES[r["machine"]].anomaly(r["anomaly"])
-            assert kind.lo <= float(r["amount"]) <= kind.hi
+            assert kind.lo * SEVERITY_SCALE <= float(r["amount"]) <= kind.hi * SEVERITY_SCALE
 
 
 def test_preset_counts() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Multiplies every anomaly amount: the one global knob for "harder" (< 1) or "easier" (> 1).
-SEVERITY_SCALE = 1.0
+SEVERITY_SCALE = 2.5
 #: Half-width of the uniform per-clip SNR spread around a type's ``snr_db``.
 SNR_JITTER_DB = 1.0
 #: Half-width of the uniform per-clip recording gain spread (keeps loudness a weak cue).
