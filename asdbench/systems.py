@@ -156,7 +156,7 @@ def describe_system(spec: str, system: SystemSpec) -> dict[str, Any]:
     return {
         "spec": spec,
         "augmenters": [{"name": name, "stage": a.stage, "factor": int(a.factor), "options": _jsonable(a.options())}
-                       for name, a in zip(system.augmenters, augmenters)],
+                       for name, a in zip(system.augmenters, augmenters, strict=True)],
         "heads": list(system.heads),
         "ssl_label_factor": label_factor(augmenters),
         "ssl_class_labels": system.ssl_class_labels,
