@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from shared_data import VALVE  # noqa: E402
 
 from asdbench.components import LengthPolicy
 from asdbench.data.audio import crop_offset, fit_length, probe_audio, read_audio
 from asdbench.errors import DataError
 
-VALVE = Path("/work/shared/data/dcase2023-dev-valve-test")
 VALVE_FILE = VALVE / "section_00_source_test_normal_0000_pat_01.wav"
 needs_valve = pytest.mark.skipif(not VALVE.is_dir(), reason="real DCASE2023 valve clips not available")
 

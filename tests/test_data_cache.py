@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from shared_data import VALVE  # noqa: E402
 
 import asdbench.data.cache as cache_mod
 from asdbench.data.audio import load_clip
@@ -20,7 +21,6 @@ from asdbench.data.dcase import load_dataset
 from asdbench.data.loader import EpochBatchSampler, make_loader
 from asdbench.errors import ConfigError, DataError
 
-VALVE = Path("/work/shared/data/dcase2023-dev-valve-test")
 pytestmark = pytest.mark.skipif(not VALVE.is_dir(), reason="real DCASE2023 valve clips not available")
 N_CLIPS = 24
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from shared_data import VALVE  # noqa: E402
 
 from asdbench.cli import main
 
-VALVE = Path("/work/shared/data/dcase2023-dev-valve-test")
 pytestmark = pytest.mark.skipif(not VALVE.is_dir(), reason="real DCASE2023 valve clips not available")
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from shared_data import VALVE  # noqa: E402
 
 from asdbench.components import LengthPolicy
 from asdbench.data.dcase import load_dataset, scan
 from asdbench.errors import DataError
 from asdbench.plugins import resolve
 
-VALVE = Path("/work/shared/data/dcase2023-dev-valve-test")
 pytestmark = pytest.mark.skipif(not VALVE.is_dir(), reason="real DCASE2023 valve clips not available")
 
 TRAIN_FROM = {  # training-style copies of real test clips: (test name prefix, train name)

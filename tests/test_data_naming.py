@@ -6,12 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from shared_data import VALVE  # noqa: E402
 
 from asdbench.data.dcase import detect_version
 from asdbench.data.naming import parse_name
 from asdbench.errors import DataError
-
-VALVE = Path("/work/shared/data/dcase2023-dev-valve-test")
 
 
 @pytest.mark.skipif(not VALVE.is_dir(), reason="real DCASE2023 valve clips not available")

@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from shared_data import VALVE  # noqa: E402
 
 from asdbench.cli import main
 from asdbench.evaluation import score_clips, write_challenge_files
-
-VALVE = Path("/work/shared/data/dcase2023-dev-valve-test")
 
 
 def eval_clips(seed: int = 0) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import torch
 
 from asdbench.systems import resolve_system
 from asdbench.training.pipeline import AugmenterPipeline, Labels
-from asdbench.training.trainer import Trainer, TrainConfig, build_model, epoch_order
+from asdbench.training.trainer import TrainConfig, Trainer, build_model, epoch_order
 
 SAMPLES = 8000  # 0.5 s: the real network, a short clip
 C = 5
