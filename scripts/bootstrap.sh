@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up asdbench on a fresh machine: a virtual environment in .venv with the CPU build of
 # PyTorch, asdbench itself, the paper's SSL strategies (plugins/asdbench-ssl) and the example
-# third-party plugin (plugins/asdbench-pitchtime), plus the test tools.
+# third-party plugin (plugins/asdbench-pitchtime), plus the test tools and Ray (the optional
+# distributed executor, ~8 s / 240 MB; CI tests it on a local Ray instance).
 #
 # PyTorch: a bare "torch" requirement can make pip download a multi-GB CUDA build. We install the
 # pinned CPU build first (ASDBENCH_TORCH overrides the requirement, e.g. for a CUDA machine:
@@ -18,5 +19,5 @@ fi
 PIP="$VENV/bin/python -m pip"
 $PIP install --quiet --upgrade pip
 $VENV/bin/python -c "import torch" 2>/dev/null || $PIP install --quiet "$TORCH_REQ"
-$PIP install --quiet -e ".[test,plot,resample]" -e plugins/asdbench-ssl -e plugins/asdbench-pitchtime
+$PIP install --quiet -e ".[test,plot,resample,ray]" -e plugins/asdbench-ssl -e plugins/asdbench-pitchtime
 echo "asdbench installed in $VENV ($($VENV/bin/python -c 'import torch; print("torch", torch.__version__)'))"

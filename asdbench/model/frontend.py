@@ -7,6 +7,11 @@
   ``T = 1 + (n - 1024) // 512``. Implemented as unfold + rfft: as fast as ``torch.stft`` on CPU
   (measured ~0.2 s for 64 x 288000 on 2 threads, both) and it yields the (time, frequency)
   layout directly, contiguous.
+
+Speed (both are inputs, never differentiated): the spectrum is sliced *before* taking the
+magnitude (no copy of the sliced view), and magnitudes are the 2-norm of the (re, im) pairs
+(``vector_norm`` over ``view_as_real``), about 1.5x faster on CPU than ``complex.abs()``'s
+``hypot`` and equal to it within one float32 ulp.
 """
 
 from __future__ import annotations
@@ -15,10 +20,15 @@ import torch
 from torch import nn
 
 
+def complex_magnitude(z: torch.Tensor) -> torch.Tensor:
+    """``|z|`` of a complex tensor as a real tensor of the same shape (contiguous)."""
+    return torch.linalg.vector_norm(torch.view_as_real(z), dim=-1)
+
+
 def magnitude_spectrum(wave: torch.Tensor) -> torch.Tensor:
     """``(B, n) -> (B, n // 2)`` linear magnitude of the full-length DFT."""
     n = wave.shape[-1]
-    return torch.fft.rfft(wave, dim=-1).abs()[..., : n // 2]
+    return complex_magnitude(torch.fft.rfft(wave, dim=-1)[..., : n // 2])
 
 
 def stft_frames(n_samples: int, frame_length: int = 1024, hop_length: int = 512) -> int:
@@ -42,7 +52,7 @@ class MagnitudeSTFT(nn.Module):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         frames = wave.unfold(-1, self.frame_length, self.hop_length)  # (B, T, frame) view
-        return torch.fft.rfft(frames * self.window.to(wave.dtype), dim=-1).abs()
+        return complex_magnitude(torch.fft.rfft(frames * self.window.to(wave.dtype), dim=-1))
 
     def extra_repr(self) -> str:
         return f"frame_length={self.frame_length}, hop_length={self.hop_length}, window=hann(periodic)"

@@ -34,6 +34,26 @@ def glorot_uniform_(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
+def channel_means(x: torch.Tensor) -> torch.Tensor:
+    """Mean over every position of each channel: ``(B, C, ...) -> (B, C)``.
+
+    float32: ``x.mean``. bf16/fp16 (autocast): a matmul with a constant ``1/n`` vector, over the
+    tensor's own memory layout (channels-last or not, no copy). On CPU, PyTorch's reduced-precision
+    reductions first copy the tensor to float32 and run 3-7x slower than this matmul, which
+    accumulates in float32 too; the result is rounded to the input dtype once, like ``mean``'s.
+    """
+    spatial = tuple(range(2, x.dim()))
+    if x.dtype == torch.float32 or x.dim() < 3:
+        return x.mean(dim=spatial)
+    b, c = x.shape[:2]
+    n = x[0, 0].numel()
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        weights = torch.full((1, 1, n), 1.0 / n, dtype=x.dtype, device=x.device)
+        return torch.matmul(weights, x.permute(0, 2, 3, 1).reshape(b, n, c)).reshape(b, c)
+    weights = torch.full((n, 1), 1.0 / n, dtype=x.dtype, device=x.device)
+    return torch.matmul(x.reshape(b, c, n), weights).reshape(b, c)
+
+
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation: global average pool -> Dense(C/r, ReLU) -> Dense(C, sigmoid) -> scale.
 
@@ -47,7 +67,15 @@ class SqueezeExcitation(nn.Module):
         self.reduce = nn.Linear(channels, hidden, bias=False)
         self.expand = nn.Linear(hidden, channels, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        squeezed = x.mean(dim=tuple(range(2, x.dim())))
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The channel weights, shaped to broadcast over ``x``: (B, C, 1[, 1])."""
+        squeezed = channel_means(x)
         gate = torch.sigmoid(self.expand(F.relu(self.reduce(squeezed))))
-        return x * gate.reshape(gate.shape + (1,) * (x.dim() - 2))
+        return gate.reshape(gate.shape + (1,) * (x.dim() - 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+    def add_to(self, shortcut: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``shortcut + se(x)`` in one pass over memory (``addcmul``), for residual branches."""
+        return torch.addcmul(shortcut, x, self.gate(x))

@@ -2,14 +2,17 @@
 
 Every executor calls the same :func:`run_trial` and writes into the same run directory, so
 ``--resume`` and the results do not depend on the executor. A worker that crashes or is lost
-fails only its own trial.
+fails only its own trial: ``--workers N`` gives every trial its own spawned process (a
+``ProcessPoolExecutor`` would mark all pending trials broken when one worker dies), and Ray
+tasks run with ``max_retries=0`` so a crashed worker is reported, not silently re-run.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +22,16 @@ from .trial import Trial, run_trial, set_threads, torch_threads_for
 
 OnDone = Callable[[Trial, dict[str, Any]], None]
 
+# Environment variables a worker needs to see the same caches and plugins as the driver.
+FORWARDED_ENV = ("ASDBENCH_HOME", "ASDBENCH_LOAD_PLUGINS")
+# A local Ray instance only passes small records around: no need for Ray's default object store
+# (30% of RAM in shared memory).
+LOCAL_RAY_OBJECT_STORE_BYTES = 128 * 1024**2
 
-def _failure(trial: Trial, exc: BaseException) -> dict[str, Any]:
+
+def _failure(trial: Trial, reason: str) -> dict[str, Any]:
     return {"system": trial.system, "seed": trial.seed, "status": "failed",
-            "error": f"worker lost: {type(exc).__name__}: {exc}", "timings": {}}
+            "error": f"worker lost: {reason}", "timings": {}}
 
 
 def _process_worker(config: dict[str, Any], trial: Trial, run_dir: str, threads: int) -> dict[str, Any]:
@@ -30,45 +39,107 @@ def _process_worker(config: dict[str, Any], trial: Trial, run_dir: str, threads:
     return run_trial(RunConfig(**config), trial, Path(run_dir))
 
 
+def _process_main(conn: Connection, config: dict[str, Any], trial: Trial, run_dir: str, threads: int) -> None:
+    """Entry point of one trial's process: run it and send the record back."""
+    try:
+        conn.send(_process_worker(config, trial, run_dir, threads))
+    finally:
+        conn.close()
+
+
 def run_processes(config: RunConfig, trials: Iterable[Trial], run_dir: Path, on_done: OnDone) -> None:
-    """``--workers N``: N local processes (spawned, so no forked torch state), cores split evenly."""
+    """``--workers N``: at most N trials at once, each in its own spawned process (no forked
+    torch state), the machine's cores split evenly between them."""
     threads = torch_threads_for(config.workers)
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=config.workers, mp_context=context) as pool:
-        futures = {pool.submit(_process_worker, config.to_dict(), t, str(run_dir), threads): t for t in trials}
-        for future in cf.as_completed(futures):
-            trial = futures[future]
-            try:
-                record = future.result()
-            except Exception as exc:  # BrokenProcessPool and friends
-                record = _failure(trial, exc)
+    pending = list(trials)
+    running: dict[Connection, tuple[Any, Trial]] = {}
+    while pending or running:
+        while pending and len(running) < config.workers:
+            trial = pending.pop(0)
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_process_main, args=(sender, config.to_dict(), trial, str(run_dir), threads),
+                                      name=f"asdbench-trial-{trial.key}")
+            process.start()
+            sender.close()  # the child now holds the only writing end: EOF here when it dies
+            running[receiver] = (process, trial)
+        # Readable = the record arrived, or EOF because the process died without sending one.
+        for receiver in wait(list(running)):
+            process, trial = running.pop(receiver)  # type: ignore[call-overload]
+            record = _receive(receiver)  # type: ignore[arg-type]
+            process.join()
+            if record is None:
+                record = _failure(trial, f"process exited with code {process.exitcode} before reporting a result")
             on_done(trial, record)
 
 
-def run_ray(config: RunConfig, trials: Iterable[Trial], run_dir: Path, on_done: OnDone) -> None:
-    """``--executor ray``: one Ray task per trial on the cluster at ``--address`` (or a local one).
+def _receive(receiver: Connection) -> dict[str, Any] | None:
+    try:
+        return receiver.recv()
+    except (EOFError, OSError):
+        return None
+    finally:
+        receiver.close()
 
-    Each task asks for ``ray_num_cpus`` CPUs (default: all of a local machine's cores / workers)
-    and one GPU when ``--device cuda``. The run directory must be on a file system that every
-    node sees (as for any shared experiment folder)."""
+
+# -- Ray ---------------------------------------------------------------------------------------
+
+def _describe(exc: BaseException) -> str:
+    """``Type: first line of the message`` (Ray's messages go on for pages)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+def _ray_resources(config: RunConfig, ray: Any) -> tuple[int, int]:
+    """(CPUs, GPUs) one trial asks for. ``--device auto`` asks for a GPU when the cluster has any
+    (Ray hides GPUs from tasks that did not ask for one)."""
+    total = ray.cluster_resources()
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    cpus_per_node = max((int(n.get("Resources", {}).get("CPU", 0)) for n in nodes), default=os.cpu_count() or 1)
+    cpus = max(1, cpus_per_node // max(1, config.workers))
+    wants_gpu = config.device.startswith("cuda") or (config.device == "auto" and total.get("GPU", 0) >= 1)
+    return cpus, 1 if wants_gpu else 0
+
+
+def run_ray(config: RunConfig, trials: Iterable[Trial], run_dir: Path, on_done: OnDone) -> None:
+    """``--executor ray``: one Ray task per trial on the cluster at ``--address`` (or a new local
+    instance, shut down at the end).
+
+    Each task asks for ``CPUs per node // --workers`` CPUs (so ``--workers`` trials share a node)
+    and one GPU with ``--device cuda`` (or ``auto`` on a cluster with GPUs). The run directory
+    and the clip cache (``ASDBENCH_HOME``) must be on a file system every node sees."""
     try:
         import ray
     except ImportError:
         raise ConfigError("--executor ray: Ray is not installed (pip install 'asdbench[ray]')") from None
-    if not ray.is_initialized():
-        ray.init(address=config.address, include_dashboard=False, log_to_driver=False,
-                 ignore_reinit_error=True)
-    threads = torch_threads_for(config.workers)
-    num_gpus = 1 if config.device.startswith("cuda") else 0
-    task = ray.remote(num_cpus=threads, num_gpus=num_gpus, max_retries=0)(_process_worker)
-    refs = {task.remote(config.to_dict(), t, str(run_dir), threads): t for t in trials}
-    pending = list(refs)
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        for ref in ready:
-            trial = refs[ref]
-            try:
-                record = ray.get(ref)
-            except Exception as exc:  # RayTaskError, WorkerCrashedError, node lost, ...
-                record = _failure(trial, exc)
-            on_done(trial, record)
+    trials = list(trials)
+    if not trials:  # e.g. --resume of a finished run: nothing to start a cluster for
+        return
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    started_here = not ray.is_initialized()
+    if started_here:
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if config.address is None:
+            options["object_store_memory"] = LOCAL_RAY_OBJECT_STORE_BYTES
+        try:
+            ray.init(address=config.address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = config.address or "a local instance"
+            raise ConfigError(f"--executor ray: cannot start or reach Ray at {where} ({exc})") from None
+    try:
+        cpus, gpus = _ray_resources(config, ray)
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0,
+                          runtime_env={"env_vars": env} if env else None)(_process_worker)
+        refs = {task.remote(config.to_dict(), t, str(run_dir.resolve()), cpus): t for t in trials}
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                trial = refs[ref]
+                try:
+                    record = ray.get(ref)
+                except Exception as exc:  # RayTaskError, WorkerCrashedError, node lost, ...
+                    record = _failure(trial, _describe(exc))
+                on_done(trial, record)
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,247 @@
+"""The speed options of the trainer: precision policy, bf16 autocast with float32 heads, batch
+prefetching, host-memory reuse, torch.compile, and the CUDA path (skipped without a GPU).
+
+Speed itself is measured by benchmarks/speed.py, not here; these tests check that every fast
+path computes what the plain path computes.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from asdbench.errors import ConfigError
+from asdbench.model.two_branch import TwoBranchEmbedder
+from asdbench.systems import resolve_system
+from asdbench.training import trainer as trainer_module
+from asdbench.training.trainer import (
+    TrainConfig,
+    Trainer,
+    build_model,
+    compile_embedder,
+    extract_embeddings,
+    host_memory_reuse,
+    prefetched,
+    resolve_precision,
+)
+
+SAMPLES = 8000  # 0.5 s: the real network on a short clip
+C = 4
+CPU = torch.device("cpu")
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _data(n: int = 16, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(SAMPLES) / 16000
+    ids = np.arange(n) % C
+    waves = np.stack([np.sin(2 * np.pi * (300 + 200 * k) * t) + 0.3 * rng.standard_normal(SAMPLES) for k in ids])
+    return waves.astype(np.float32), ids
+
+
+def _fit(**options):
+    waves, ids = _data()
+    config = TrainConfig(epochs=1, batch_size=8, seed=3, device=options.pop("device", "cpu"), **options)
+    return Trainer(config, resolve_system("combined")).fit(lambda idx: waves[np.asarray(idx)], ids, C, SAMPLES)
+
+
+# -- precision policy --------------------------------------------------------------------------
+
+def test_precision_policy(monkeypatch):
+    assert resolve_precision(CPU, "fp32") == "fp32"
+    assert resolve_precision(CPU, "bf16") == "bf16"
+    monkeypatch.setattr(trainer_module, "AUTO_CPU_BF16", False)
+    assert resolve_precision(CPU, "auto") == "fp32"
+    monkeypatch.setattr(trainer_module, "AUTO_CPU_BF16", True)
+    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: True)
+    assert resolve_precision(CPU, "auto") == "bf16"
+    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: False)
+    assert resolve_precision(CPU, "auto") == "fp32"  # emulated bf16 is slower than fp32
+    gpu = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert resolve_precision(gpu, "auto") == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert resolve_precision(gpu, "auto") == "fp16"
+    with pytest.raises(ConfigError, match="--precision fp16 needs a CUDA device"):
+        resolve_precision(CPU, "fp16")
+    with pytest.raises(ConfigError, match="--precision must be one of fp32, bf16, fp16, auto, got 'fp8'"):
+        resolve_precision(CPU, "fp8")
+
+
+def test_cpu_has_native_bf16_reads_the_cpu_flags():
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        flags = next((line for line in handle if line.startswith("flags")), "")
+    expected = "avx512_bf16" in flags.split() or "amx_bf16" in flags.split()
+    assert trainer_module.cpu_has_native_bf16() is expected
+
+
+# -- bf16 on CPU -------------------------------------------------------------------------------
+
+def test_bf16_step_runs_the_network_in_bf16_and_the_heads_in_float32(monkeypatch):
+    system = resolve_system("combined")
+    config = TrainConfig(device="cpu", precision="bf16", seed=1)
+    model, pipeline = build_model(config, system, SAMPLES, C)
+    seen = []
+    for name, head in model.heads.items():
+        original = head.forward
+
+        def spy(embeddings, labels, _original=original, _name=name):
+            seen.append((_name, embeddings.dtype, torch.is_autocast_enabled("cpu")))
+            return _original(embeddings, labels)
+
+        monkeypatch.setattr(head, "forward", spy)
+    sub_dtypes = []
+    encode = model.embedder.encode
+
+    def encode_spy(features):
+        out = encode(features)
+        sub_dtypes.append({k: v.dtype for k, v in out.items()})
+        return out
+
+    monkeypatch.setattr(model.embedder, "encode", encode_spy)
+    waves, ids = _data(8)
+    trainer = Trainer(config, system)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    model.train()
+    loss = trainer._step(model, pipeline, optimizer, torch.Generator().manual_seed(0), torch.from_numpy(waves),
+                         torch.eye(C)[torch.as_tensor(ids)])
+    assert torch.isfinite(loss) and loss.dtype == torch.float32
+    assert sub_dtypes == [{"spectrum": torch.bfloat16, "spectrogram": torch.bfloat16}]
+    assert sorted(seen) == [("regular", torch.float32, False), ("ssl", torch.float32, False)]
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
+
+
+def test_bf16_training_and_extraction_track_fp32():
+    waves, _ = _data()
+    fp32 = _fit(precision="fp32")
+    bf16 = _fit(precision="bf16")
+    read = lambda idx: waves[np.asarray(idx)]  # noqa: E731
+    a = extract_embeddings(fp32.embedder, read, len(waves), batch_size=8, device=CPU)
+    b = extract_embeddings(bf16.embedder, read, len(waves), batch_size=8, device=CPU, precision="bf16")
+    assert a.dtype == b.dtype == np.float32 and a.shape == b.shape == (16, 256)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.95, cos  # one epoch apart in precision only: the same embedding, roughly
+    same = extract_embeddings(fp32.embedder, read, len(waves), batch_size=8, device=CPU, precision="bf16")
+    cos_same = (a * same).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(same, axis=1)
+    assert cos_same.min() > 0.995  # the same weights run in bf16: rounding only
+
+
+# -- prefetching and host-memory reuse change no number -----------------------------------------
+
+def test_prefetched_yields_in_order_and_loads_one_batch_ahead():
+    batches = [np.array([k, k + 1]) for k in range(0, 8, 2)]
+    started = {int(b[0]): threading.Event() for b in batches}
+
+    def load(idx):
+        started[int(idx[0])].set()
+        return idx * 10
+
+    out = []
+    for idx, value in prefetched(load, batches):
+        following = int(idx[0]) + 2
+        if following in started:  # the next batch is read while this one is still in use
+            assert started[following].wait(timeout=10)
+        out.append((idx.tolist(), value.tolist()))
+    assert out == [(b.tolist(), (b * 10).tolist()) for b in batches]
+    assert list(prefetched(load, [])) == []
+    assert [i.tolist() for i, _ in prefetched(load, batches, enabled=False)] == [b.tolist() for b in batches]
+
+
+def test_prefetch_errors_reach_the_caller():
+    def load(idx):
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        list(prefetched(load, [np.arange(2)]))
+
+
+def test_prefetch_and_memory_reuse_leave_training_bit_for_bit_unchanged():
+    plain = _fit(prefetch=False, reuse_host_memory=False).state_dict()
+    fast = _fit(prefetch=True, reuse_host_memory=True).state_dict()
+    assert plain.keys() == fast.keys() and all(torch.equal(plain[k], fast[k]) for k in plain)
+
+
+FAULTS_SCRIPT = """
+import json, resource, torch
+from asdbench.training.trainer import host_memory_reuse
+
+def faults(mb=64):
+    # fewest page faults of allocating + filling a large buffer again, of 5 tries (the kernel's
+    # idle-memory reclaim, e.g. DAMON, may take a free page back now and then)
+    counts = []
+    for _ in range(5):
+        torch.ones(mb * 2**18)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        torch.ones(mb * 2**18)
+        counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return min(counts)
+
+outside = faults()  # a fresh process: glibc maps and zero-fills every large buffer anew
+with host_memory_reuse() as active:
+    inside = faults()
+    with host_memory_reuse() as nested:
+        pass
+    after_nested = faults()
+print(json.dumps([active, nested, outside, inside, after_nested]))
+"""
+
+
+def test_host_memory_reuse_avoids_page_faults_of_repeated_large_allocations():
+    out = subprocess.run([sys.executable, "-c", FAULTS_SCRIPT], capture_output=True, text=True, check=True)
+    active, nested, outside, inside, after_nested = json.loads(out.stdout.strip().splitlines()[-1])
+    if not active:
+        pytest.skip("host-memory reuse needs glibc")
+    pages = 64 * 2**20 // resource.getpagesize()
+    assert nested is True
+    assert outside > pages // 2, (outside, inside, after_nested)  # 64 MB mapped and zero-filled again
+    assert max(inside, after_nested) < pages // 16, (outside, inside, after_nested)
+    with host_memory_reuse(enabled=False) as disabled:
+        assert disabled is False
+
+
+# -- torch.compile -----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_compiled_embedder_keeps_names_and_numbers():
+    torch.manual_seed(0)
+    model = TwoBranchEmbedder(SAMPLES).eval()
+    keys = list(model.state_dict())
+    wave = torch.from_numpy(_data(4)[0])
+    with torch.no_grad():
+        eager = model(wave)
+        compile_embedder(model)
+        compiled = model(wave)
+    assert list(model.state_dict()) == keys
+    torch.testing.assert_close(compiled, eager, rtol=1e-3, atol=1e-3)
+
+
+# -- CUDA (runs only where a GPU is present) ----------------------------------------------------
+
+@cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16", "auto"])
+def test_cuda_training_and_extraction(precision):
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bf16")
+    model = _fit(device="cuda", precision=precision, channels_last=True)
+    assert next(model.parameters()).device.type == "cuda"
+    waves, _ = _data()
+    emb = extract_embeddings(model.embedder, lambda idx: waves[np.asarray(idx)], len(waves), batch_size=8,
+                             precision=precision)
+    assert emb.dtype == np.float32 and emb.shape == (16, 256) and np.isfinite(emb).all()
+
+
+@cuda
+def test_cuda_fp16_uses_loss_scaling_and_checkpoints_it(tmp_path):
+    waves, ids = _data()
+    config = TrainConfig(epochs=1, batch_size=8, seed=3, device="cuda", precision="fp16")
+    trainer = Trainer(config, resolve_system("combined"), checkpoint=tmp_path / "c.pt")
+    assert trainer.scaler.is_enabled()
+    trainer.fit(lambda idx: waves[np.asarray(idx)], ids, C, SAMPLES)
+    assert "scaler" in torch.load(tmp_path / "c.pt", weights_only=True)
