@@ -133,12 +133,20 @@ def register_plugin(plugin: Any, name: str, distribution: str = "(runtime)", ver
         pm.unregister(name=name)
         raise PluginError(f"plugin {name!r}: {exc}") from exc
     _meta[name] = PluginMeta(distribution, version)
+    _forget_registry()
 
 
 def unregister_plugin(name: str) -> None:
     pm = get_manager()
     pm.unregister(name=name)
     _meta.pop(name, None)
+    _forget_registry()
+
+
+def _forget_registry() -> None:
+    """Run-time (un)registration always rebuilds the registry: an object id can be reused."""
+    global _registry_cache
+    _registry_cache = None
 
 
 def reset() -> None:
