@@ -312,6 +312,8 @@ def bench_rss(clips: int, steps: int, batch: int, precision: str, work_dir: Path
     """Peak RSS of training from a small and a large cache (host-memory reuse on, the default),
     and from the large one with reuse off."""
     out: dict[str, Any] = {}
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="asdbench-speed-", dir=work_dir) as tmp:
         for label, n, reuse in (("small", max(batch, clips // 10), True), ("large", clips, True),
                                 ("large_no_reuse", clips, False)):

@@ -122,7 +122,8 @@ def test_worker_processes_run_seeds_in_parallel(tiny_synthetic, tmp_path, isolat
 def test_ray_executor_isolates_failures_and_resume_skips_finished_trials(
         tiny_synthetic, tmp_path, isolated_home, crash_plugin):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'asdbench[ray]'")
-    result = _run(["--ssl", "crash", "baseline", "--executor", "ray", "--name", "r"], tiny_synthetic, tmp_path)
+    # baseline first: the crash then reuses its warm worker (Ray starts workers slowly on 2 cores)
+    result = _run(["--ssl", "baseline", "crash", "--executor", "ray", "--name", "r"], tiny_synthetic, tmp_path)
     assert result.exit_code == 1, result.output
     assert not ray.is_initialized()  # the executor shut down the instance it started
     run = tmp_path / "r"

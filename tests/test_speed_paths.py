@@ -133,6 +133,47 @@ def test_bf16_training_and_extraction_track_fp32():
     assert cos_same.min() > 0.995  # the same weights run in bf16: rounding only
 
 
+# -- the stem's polyphase input gradient -------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(61, 513), (60, 40), (7, 9)])  # symmetric and Keras' odd 'same' padding
+def test_polyphase_stem_gradients_equal_autograds(size):
+    from asdbench.model.tf_same import Conv2dSame
+
+    torch.manual_seed(0)
+    plain = Conv2dSame(1, 16, 7, 2).double()
+    fast = Conv2dSame(1, 16, 7, 2, polyphase_grad=True).double()
+    fast.load_state_dict(plain.state_dict())
+    assert fast.polyphase_grad and not Conv2dSame(2, 16, 7, 2, polyphase_grad=True).polyphase_grad
+    x = torch.randn(3, 1, *size, dtype=torch.float64)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = plain(xa), fast(xb)
+    grad = torch.randn_like(ya)
+    ya.backward(grad)
+    yb.backward(grad)
+    assert torch.equal(ya, yb)
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(fast.weight.grad, plain.weight.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_polyphase_stem_under_bf16_autocast_matches_conv2d():
+    from asdbench.model.polyphase import polyphase_conv2d
+
+    torch.manual_seed(1)
+    x = torch.randn(2, 1, 41, 37)
+    w = torch.randn(16, 1, 7, 7)
+    xa, wa, xb, wb = (t.clone().requires_grad_() for t in (x, w, x, w))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ya = torch.nn.functional.conv2d(xa, wa, None, 2, (3, 3))
+        yb = polyphase_conv2d(xb, wb, 2, (3, 3))
+    assert yb.dtype == ya.dtype == torch.bfloat16 and torch.equal(ya, yb)
+    grad = torch.randn_like(ya)
+    ya.backward(grad)
+    yb.backward(grad)
+    assert xb.grad.dtype == wb.grad.dtype == torch.float32
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=2e-2, atol=5e-2)  # bf16 rounding
+    torch.testing.assert_close(wb.grad, wa.grad, rtol=0, atol=0)
+
+
 # -- prefetching and host-memory reuse change no number -----------------------------------------
 
 def test_prefetched_yields_in_order_and_loads_one_batch_ahead():

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .polyphase import polyphase_conv2d
+
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """(before, after) padding of one axis of length ``size`` in TensorFlow's 'same' mode."""
@@ -49,15 +51,24 @@ class Conv1dSame(nn.Conv1d):
 
 
 class Conv2dSame(nn.Conv2d):
-    """``nn.Conv2d`` with Keras 'same' padding; symmetric parts use the convolution's own padding."""
+    """``nn.Conv2d`` with Keras 'same' padding; symmetric parts use the convolution's own padding.
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = False) -> None:
+    ``polyphase_grad``: compute the input gradient as a polyphase convolution (faster for a
+    strided convolution of one input channel, see :mod:`.polyphase`); the same numbers up to
+    float rounding.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = False,
+                 polyphase_grad: bool = False) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=bias)
+        self.polyphase_grad = polyphase_grad and in_channels == 1 and stride > 1 and not bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = _pads(x.shape[-2:], self.kernel_size, self.stride)
         if any(after != before for before, after in pads):
             x = F.pad(x, _extra_end_pad(pads))
+        if self.polyphase_grad:
+            return polyphase_conv2d(x, self.weight, self.stride[0], (pads[0][0], pads[1][0]))
         return F.conv2d(x, self.weight, self.bias, self.stride, (pads[0][0], pads[1][0]))
 
 

@@ -145,7 +145,7 @@ class SpectrogramNet(nn.Module):
         self.tmn = tmn
         self.channels_last = channels_last
         self.input_bn = batch_norm_1d(bins)
-        self.stem_conv = Conv2dSame(1, STEM_CHANNELS, 7, 2)
+        self.stem_conv = Conv2dSame(1, STEM_CHANNELS, 7, 2, polyphase_grad=True)  # see polyphase.py
         self.stem_bn = batch_norm_2d(STEM_CHANNELS)
         self.stem_pool = nn.MaxPool2d(3, 2)  # valid
         units = []

@@ -114,21 +114,28 @@ def run_ray(config: RunConfig, trials: Iterable[Trial], run_dir: Path, on_done: 
     trials = list(trials)
     if not trials:  # e.g. --resume of a finished run: nothing to start a cluster for
         return
+    # Workers of a local instance we start inherit our environment; a remote cluster gets the
+    # variables as the job's runtime environment, a Ray someone else started as the tasks'.
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    task_env: dict[str, Any] | None = None
     started_here = not ray.is_initialized()
     if started_here:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if config.address is None:
             options["object_store_memory"] = LOCAL_RAY_OBJECT_STORE_BYTES
+        elif env:
+            options["runtime_env"] = {"env_vars": env}
         try:
             ray.init(address=config.address, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = config.address or "a local instance"
             raise ConfigError(f"--executor ray: cannot start or reach Ray at {where} ({exc})") from None
+    elif env:
+        task_env = {"env_vars": env}
     try:
         cpus, gpus = _ray_resources(config, ray)
         task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0,
-                          runtime_env={"env_vars": env} if env else None)(_process_worker)
+                          runtime_env=task_env)(_process_worker)
         refs = {task.remote(config.to_dict(), t, str(run_dir.resolve()), cpus): t for t in trials}
         pending = list(refs)
         while pending:
