@@ -121,6 +121,12 @@ class Embedder(nn.Module, abc.ABC):
         """Weight penalty added to the loss (L2 on kernels for the two-branch network)."""
         return torch.zeros(())
 
+    def for_inference(self) -> Embedder:
+        """The module that embedding extraction runs (eval mode, no gradients): ``self``, or a
+        faster copy computing the same embeddings up to float rounding (e.g. batch norms folded
+        into the preceding layers). Never trained, never saved."""
+        return self
+
 
 # --------------------------------------------------------------------------------------------
 # Augmenters (SSL strategies)

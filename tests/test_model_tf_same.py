@@ -66,3 +66,36 @@ def test_maxpool_same_pads_with_minus_infinity() -> None:
     assert out[0, 0, 0, 0].item() == -1.0
     # the last frequency window holds only column 2
     assert torch.equal(out[0, 0, :, 1], out[0, 0, :, 0])
+
+
+@pytest.mark.parametrize(("in_ch", "out_ch", "kernel", "stride", "length"), [
+    (1, 8, 256, 64, 1000),  # the spectrum branch's first layer (kernel = 4 frames), padded at both ends
+    (6, 5, 64, 32, 71),  # kernel = 2 frames
+    (3, 4, 16, 4, 71),
+    (2, 3, 7, 3, 20),  # kernel not a multiple of the stride
+    (2, 3, 3, 4, 21),  # kernel shorter than the stride: input samples are skipped
+])
+def test_framed_conv1d_equals_conv1d_values_and_gradients(in_ch, out_ch, kernel, stride, length) -> None:
+    torch.manual_seed(0)
+    plain = Conv1dSame(in_ch, out_ch, kernel, stride).double()
+    framed = Conv1dSame(in_ch, out_ch, kernel, stride, framed=True).double()
+    framed.load_state_dict(plain.state_dict())
+    x = torch.randn(3, in_ch, length, dtype=torch.float64)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = plain(xa), framed(xb)
+    assert yb.shape == ya.shape == (3, out_ch, -(-length // stride))
+    assert yb.transpose(1, 2).is_contiguous()  # channels-last memory, as documented
+    torch.testing.assert_close(yb, ya, rtol=1e-12, atol=1e-12)
+    grad = torch.randn_like(ya)
+    ya.backward(grad)
+    yb.backward(grad)
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(framed.weight.grad, plain.weight.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_framed_conv1d_takes_channels_last_input_without_changing_values() -> None:
+    torch.manual_seed(1)
+    conv = Conv1dSame(4, 3, 16, 4, framed=True)
+    x = torch.randn(2, 4, 40)
+    channels_last = x.transpose(1, 2).contiguous().transpose(1, 2)
+    assert torch.equal(conv(x), conv(channels_last))

@@ -133,30 +133,33 @@ def test_bf16_training_and_extraction_track_fp32():
     assert cos_same.min() > 0.995  # the same weights run in bf16: rounding only
 
 
-# -- the stem's polyphase input gradient -------------------------------------------------------
+# -- the stem's space-to-depth convolution --------------------------------------------------------
 
 @pytest.mark.parametrize("size", [(61, 513), (60, 40), (7, 9)])  # symmetric and Keras' odd 'same' padding
-def test_polyphase_stem_gradients_equal_autograds(size):
+def test_space_to_depth_stem_values_and_gradients_equal_conv2d(size):
     from asdbench.model.tf_same import Conv2dSame
 
     torch.manual_seed(0)
     plain = Conv2dSame(1, 16, 7, 2).double()
-    fast = Conv2dSame(1, 16, 7, 2, polyphase_grad=True).double()
+    fast = Conv2dSame(1, 16, 7, 2, space_to_depth=True).double()
     fast.load_state_dict(plain.state_dict())
-    assert fast.polyphase_grad and not Conv2dSame(2, 16, 7, 2, polyphase_grad=True).polyphase_grad
+    assert fast.space_to_depth and not Conv2dSame(2, 16, 7, 2, space_to_depth=True).space_to_depth
     x = torch.randn(3, 1, *size, dtype=torch.float64)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
     ya, yb = plain(xa), fast(xb)
+    assert yb.shape == ya.shape and yb.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(yb, ya, rtol=1e-12, atol=1e-12)
     grad = torch.randn_like(ya)
     ya.backward(grad)
     yb.backward(grad)
-    assert torch.equal(ya, yb)
     torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(fast.weight.grad, plain.weight.grad, rtol=1e-12, atol=1e-12)
+    with torch.no_grad():  # inference takes conv2d itself: bit-identical
+        assert torch.equal(fast(x), plain(x))
 
 
-def test_polyphase_stem_under_bf16_autocast_matches_conv2d():
-    from asdbench.model.polyphase import polyphase_conv2d
+def test_space_to_depth_stem_under_bf16_autocast_tracks_conv2d():
+    from asdbench.model.space_to_depth import space_to_depth_conv2d
 
     torch.manual_seed(1)
     x = torch.randn(2, 1, 41, 37)
@@ -164,14 +167,15 @@ def test_polyphase_stem_under_bf16_autocast_matches_conv2d():
     xa, wa, xb, wb = (t.clone().requires_grad_() for t in (x, w, x, w))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         ya = torch.nn.functional.conv2d(xa, wa, None, 2, (3, 3))
-        yb = polyphase_conv2d(xb, wb, 2, (3, 3))
-    assert yb.dtype == ya.dtype == torch.bfloat16 and torch.equal(ya, yb)
+        yb = space_to_depth_conv2d(xb, wb, 2, ((3, 3), (3, 3)))
+    assert yb.dtype == ya.dtype == torch.bfloat16
+    torch.testing.assert_close(yb.float(), ya.float(), rtol=2e-2, atol=5e-2)  # bf16 rounding
     grad = torch.randn_like(ya)
     ya.backward(grad)
     yb.backward(grad)
     assert xb.grad.dtype == wb.grad.dtype == torch.float32
-    torch.testing.assert_close(xb.grad, xa.grad, rtol=2e-2, atol=5e-2)  # bf16 rounding
-    torch.testing.assert_close(wb.grad, wa.grad, rtol=0, atol=0)
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=2e-2, atol=5e-2)
+    torch.testing.assert_close(wb.grad, wa.grad, rtol=2e-2, atol=2e-1)
 
 
 # -- prefetching and host-memory reuse change no number -----------------------------------------
@@ -286,3 +290,30 @@ def test_cuda_fp16_uses_loss_scaling_and_checkpoints_it(tmp_path):
     assert trainer.scaler.is_enabled()
     trainer.fit(lambda idx: waves[np.asarray(idx)], ids, C, SAMPLES)
     assert "scaler" in torch.load(tmp_path / "c.pt", weights_only=True)
+
+
+# -- the folded inference copy ----------------------------------------------------------------------
+
+def test_folded_inference_copy_matches_the_eval_network_and_leaves_it_untouched():
+    from asdbench.model.two_branch import TwoBranchEmbedder
+
+    torch.manual_seed(0)
+    model = TwoBranchEmbedder(8000, relu_before_bn_stage2=True).double()
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):  # non-trivial running statistics and affine parameters
+        optimizer.zero_grad()
+        model(torch.randn(6, 8000, dtype=torch.float64)).square().sum().backward()
+        optimizer.step()
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded = model.for_inference()
+    n_bn = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    n_folded_bn = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in folded.modules())
+    # stem + 7 unit BNs (the unit with ReLU before BN keeps its own) + 4 dense BNs
+    assert n_bn - n_folded_bn == 1 + 7 + 4
+    x = torch.randn(5, 8000, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-10, atol=1e-10)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not any(p.requires_grad for p in folded.parameters())

