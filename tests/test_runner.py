@@ -125,6 +125,19 @@ def test_config_file_and_command_line_override(tmp_path):
         make_config(config, {})
 
 
+def test_low_memory_switches_off_host_memory_reuse(tmp_path):
+    from asdbench.errors import ConfigError
+    from asdbench.runner.trial import train_config
+
+    config = tmp_path / "exp.toml"
+    config.write_text("low_memory = true\n")
+    assert train_config(make_config(config, {}), seed=0).reuse_host_memory is False
+    assert train_config(make_config(None, {"low_memory": None}), seed=0).reuse_host_memory is True
+    config.write_text('low_memory = "yes"\n')
+    with pytest.raises(ConfigError, match="low_memory must be true or false, got 'yes'"):
+        make_config(config, {})
+
+
 @pytest.mark.parametrize("path", sorted(Path(__file__).parents[1].glob("benchmarks/*.toml")))
 def test_shipped_experiment_files_resolve(path):
     from asdbench.systems import resolve_system

@@ -40,6 +40,7 @@ class RunConfig:
     device: str = "auto"
     precision: str = "fp32"
     channels_last: bool = False
+    low_memory: bool = False  # no host-memory reuse between steps (see docs/scaling.md)
     executor: str = "local"
     workers: int = 1
     address: str | None = None
@@ -67,6 +68,9 @@ class RunConfig:
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if self.precision not in ("fp32", "bf16", "fp16", "auto"):
             raise ConfigError(f"--precision must be fp32, bf16, fp16 or auto, got {self.precision!r}")
+        for flag in ("low_memory", "channels_last"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
         if self.workers < 1:

@@ -79,6 +79,7 @@ def train_config(config: RunConfig, seed: int) -> TrainConfig:
         device=config.device, precision=config.precision, embedder=config.embedder,
         embedder_options=dict(config.embedder_options), loss=config.loss,
         loss_options=dict(config.loss_options), channels_last=config.channels_last,
+        reuse_host_memory=not config.low_memory,
     )
 
 
@@ -130,7 +131,7 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
     n_all = n_train + len(data.test)
     embeddings = extract_embeddings(
         model.embedder, data.read_all, n_all, batch_size=cfg.batch_size, device=pick_device(cfg.device),
-        precision=cfg.precision,
+        precision=cfg.precision, reuse_host_memory=cfg.reuse_host_memory,
         progress=(lambda done, total: progress("embed", done, total)) if progress else None,
     )
     record["timings"]["extract_s"] = round(time.perf_counter() - t0, 3)
