@@ -37,6 +37,10 @@ def test_run_writes_the_run_directory_contract(tiny_synthetic, tmp_path, isolate
     assert meta["status"] == "finished"
     assert meta["config"]["systems"] == ["baseline", "regular+featex"] and meta["seeds"] == [0, 1]
     assert {"asdbench", "torch", "numpy", "plugins"} <= set(meta["versions"])
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / ".git").exists():  # tests run from a checkout: run.json names its commit
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        assert meta["versions"]["asdbench_git"]["commit"] == head
     assert meta["dataset"]["length_policy"]["samples"] == 8000
     assert meta["systems"]["regular+featex"]["heads"] == ["regular", "ssl"]
     assert meta["systems"]["regular+featex"]["ssl_label_factor"] == 3

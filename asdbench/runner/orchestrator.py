@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,9 +42,27 @@ def versions() -> dict[str, Any]:
     plugins = {}
     for row in describe_plugins():
         plugins[row["name"]] = {"distribution": row["distribution"], "version": row["version"], "status": row["status"]}
-    return {"asdbench": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+    return {"asdbench": __version__, "asdbench_git": source_revision(), "torch": torch.__version__,
+            "numpy": numpy.__version__,
             "scikit-learn": sklearn.__version__, "python": sys.version.split()[0],
             "platform": platform.platform(), "plugins": plugins}
+
+
+def source_revision() -> dict[str, Any] | None:
+    """The git commit asdbench runs from (and whether it has uncommitted changes), for installs
+    from a checkout (``pip install -e``), where the version number alone does not say which code
+    made a number; None for installed releases or without git."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        top, commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
+                                     capture_output=True, text=True, timeout=10, check=True).stdout.split()
+        if Path(top).resolve() != root:  # e.g. a site-packages inside some other repository
+            return None
+        changes = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(changes.strip())}
 
 
 def default_run_name() -> str:
