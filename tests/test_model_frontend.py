@@ -44,3 +44,20 @@ def test_magnitude_spectrum_matches_numpy_dc_kept_nyquist_dropped() -> None:
     assert ours.shape == (2, 144000)
     assert np.max(np.abs(ours - ref)) <= 1e-4 * np.max(ref)
     np.testing.assert_allclose(ours[:, 0], np.abs(x.astype(np.float64).sum(axis=1)), rtol=1e-4)
+
+
+def test_chunked_front_end_equals_one_call_and_keeps_gradients(monkeypatch) -> None:
+    from asdbench.model import frontend
+
+    wave = torch.randn(11, 5000)
+    stft = MagnitudeSTFT()
+    whole = magnitude_spectrum(wave), stft(wave)
+    monkeypatch.setattr(frontend, "SPECTRUM_CHUNK_CLIPS", 3)
+    monkeypatch.setattr(frontend, "STFT_CHUNK_CLIPS", 4)
+    chunked = magnitude_spectrum(wave), stft(wave)
+    for a, b in zip(whole, chunked, strict=True):
+        assert b.shape == a.shape and b.is_contiguous() and torch.equal(a, b)
+    # a differentiable input takes the single call, so gradients still reach it
+    wave.requires_grad_()
+    (magnitude_spectrum(wave).sum() + stft(wave).sum()).backward()
+    assert wave.grad is not None and wave.grad.abs().sum() > 0

@@ -310,3 +310,14 @@ def test_folded_inference_copy_matches_the_eval_network_and_leaves_it_untouched(
         torch.testing.assert_close(folded(x), model(x), rtol=1e-10, atol=1e-10)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert not any(p.requires_grad for p in folded.parameters())
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 281, 257), (1, 2, 7, 9), (2, 2, 8, 10), (1, 1, 3, 3)])
+def test_separable_max_pool_equals_max_pool2d(shape):
+    from asdbench.model.inference import SeparableMaxPool2d
+
+    x = torch.randn(*shape).bfloat16().contiguous(memory_format=torch.channels_last)
+    x[..., 0, 0] = x[..., 0, 1]  # ties are harmless for values
+    out = SeparableMaxPool2d(3, 2)(x)
+    assert torch.equal(out, torch.nn.functional.max_pool2d(x, 3, 2))
+    assert out.is_contiguous(memory_format=torch.channels_last)
