@@ -9,9 +9,9 @@
   layout directly, contiguous.
 
 Speed (both are inputs, never differentiated): the spectrum is sliced *before* taking the
-magnitude (no copy of the sliced view), and magnitudes are ``hypot`` of the (re, im) views:
-on 2 CPU cores (64 x 561 x 513 bins, heap memory reused) 35 ms against 37 ms for
-``complex.abs()`` and 46 ms for ``vector_norm`` over the pairs.
+magnitude (no copy of the sliced view), and magnitudes are computed from squared (re, im) pairs
+(:func:`complex_magnitude`): on 2 CPU cores, 8 x 561 x 513 bins with heap memory reused, 1.8 ms
+against 3.9 ms for ``hypot``, 4.6 ms for ``complex.abs()`` and 11 ms for ``vector_norm``.
 """
 
 from __future__ import annotations
@@ -33,9 +33,13 @@ slows down below ~32 rows per call."""
 
 
 def complex_magnitude(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """``|z|`` of a complex tensor as a real tensor of the same shape (contiguous)."""
-    pairs = torch.view_as_real(z)
-    return torch.hypot(pairs[..., 0], pairs[..., 1], out=out)
+    """``|z|`` of a complex tensor as a real tensor of the same shape (contiguous).
+
+    ``sqrt(re**2 + im**2)``: squares of the (re, im) pairs in one vectorised pass, a pairwise
+    add and an in-place square root; twice as fast on CPU as ``hypot`` (whose overflow-safe
+    scaling the spectra, far below 1e19, do not need) and within 1e-7 of it, relatively."""
+    squares = torch.view_as_real(z).square()
+    return torch.add(squares[..., 0], squares[..., 1], out=out).sqrt_()
 
 
 def by_chunks(transform: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], wave: torch.Tensor,
