@@ -9,7 +9,9 @@ exactly ``D = ceil(k/s)`` consecutive frames, so
     out[t] = sum_j frames[t + j] @ W_j        (j = 0 .. D-1, W_j = the kernel's j-th frame)
 
 is a single ``(B*Lf, s*C) @ (s*C, D*O)`` matmul followed by ``D - 1`` shifted additions: no
-im2col copy, and autograd derives both gradients from the matmul. Same numbers as ``conv1d`` up
+im2col copy, and autograd derives both gradients from the matmul. With one input channel that
+matmul would have only ``s`` columns to reduce over and ``D`` times the output to write, so the
+first layer instead multiplies its ``k``-sample windows (one im2col copy, ``K = k``). Same numbers as ``conv1d`` up
 to float rounding (the sum over ``j`` is taken in a different order; tests/test_model_tf_same.py
 compares them in float64).
 
