@@ -7,7 +7,7 @@ Why: with one input channel oneDNN runs the stem, the network's largest layer by
 (forward, weight gradient, input gradient; the input gradient trains the per-frequency input
 batch norm). Split the zero-padded input into its ``s x s`` phases (``pixel_unshuffle``): the
 same convolution is then a stride-1 ``ceil(k/s) x ceil(k/s)`` convolution over ``s*s`` input
-channels with the kernel's phases (zero-padded to a multiple of ``s``), which oneDNN runs 2-3x
+channels with the kernel's phases (zero-padded to a multiple of ``s``), which oneDNN runs 1.5-3x
 faster in each direction on 2 CPU cores. Autograd differentiates the rearrangement, so both
 gradients come for free. Equal to ``conv2d`` up to float rounding (the zero taps add nothing;
 tests/test_speed_paths.py compares values and gradients in float64).

@@ -55,12 +55,12 @@ def source_revision() -> dict[str, Any] | None:
     root = Path(__file__).resolve().parents[2]
     try:
         top, commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
-                                     capture_output=True, text=True, timeout=10, check=True).stdout.split()
+                                     capture_output=True, text=True, timeout=10, check=True).stdout.splitlines()
         if Path(top).resolve() != root:  # e.g. a site-packages inside some other repository
             return None
         changes = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
                                  capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, ValueError):
         return None
     return {"commit": commit, "dirty": bool(changes.strip())}
 
