@@ -11,9 +11,9 @@ exactly ``D = ceil(k/s)`` consecutive frames, so
 is a single ``(B*Lf, s*C) @ (s*C, D*O)`` matmul followed by ``D - 1`` shifted additions: no
 im2col copy, and autograd derives both gradients from the matmul. With one input channel that
 matmul would have only ``s`` columns to reduce over and ``D`` times the output to write, so the
-first layer instead multiplies its ``k``-sample windows (one im2col copy, ``K = k``). Same numbers as ``conv1d`` up
-to float rounding (the sum over ``j`` is taken in a different order; tests/test_model_tf_same.py
-compares them in float64).
+first layer instead multiplies its ``k``-sample windows (one im2col copy, ``K = k``). Same numbers
+as ``conv1d`` up to float rounding (the sum over ``j`` is taken in a different order;
+tests/test_model_tf_same.py compares them in float64).
 
 Layout: the input and the output are ``(B, C, L)`` tensors whose *memory* is channels-last
 (``(B, L, C)``, i.e. ``x.transpose(1, 2)`` is contiguous). That is what the matmul produces and
@@ -43,12 +43,12 @@ def framed_conv1d(x: torch.Tensor, weight: torch.Tensor, stride: int, pad_before
     in channels-last memory."""
     batch, in_ch, length = x.shape
     out_ch, _, k = weight.shape
-    d = math.ceil(k / stride)
-    n_frames = out_length + d - 1
     if in_ch == 1:  # frames of s samples would make a K = s matmul: windows (im2col) are faster
         windows = F.pad(x[:, 0], (pad_before, (out_length - 1) * stride + k - pad_before - length))
         windows = windows.unfold(-1, k, stride)  # (B, Lo, k) view; the matmul copies it once
         return torch.matmul(windows, weight[:, 0].t()).transpose(1, 2)
+    d = math.ceil(k / stride)
+    n_frames = out_length + d - 1
     rows = x.transpose(1, 2)  # (B, L, C): free when x is channels-last, one copy otherwise
     rows = F.pad(rows, (0, 0, pad_before, n_frames * stride - pad_before - length))
     frames = rows.reshape(batch, n_frames, stride * in_ch)

@@ -21,7 +21,6 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-
 STFT_CHUNK_CLIPS = 8
 SPECTRUM_CHUNK_CLIPS = 32
 """Clips transformed at a time. The FFT's complex output and the windowed frames are 4x (STFT)
