@@ -6,10 +6,12 @@ mixup -> StatEx -> FeatEx, regular head with C classes + SSL head with 9C classe
 DCASE2023):
 
 1. training throughput (clips/s) of every variant: ``optimised`` (``--precision``, default bf16
-   on CPUs with native bf16, channels-last, the trainer's memory reuse), optionally
-   ``optimised+compile`` (``--compile``: ``torch.compile`` of the training graph, and of the
-   extraction graph with frozen weights), and ``baseline`` (fp32, no channels-last, no autocast,
-   no compile, no memory reuse). The variants' steps are interleaved (A, B, A, B, ...), so a
+   on CPUs with native bf16, channels-last, the preferred allocator: tcmalloc where installed,
+   see asdbench/allocator.py), ``optimised+glibc`` (the same under glibc's malloc with the
+   trainer's heap reuse; only when tcmalloc is in use), optionally ``optimised+compile``
+   (``--compile``: ``torch.compile`` of the training graph, and of the extraction graph with
+   frozen weights), and ``baseline`` (fp32, no channels-last, no autocast, no compile, glibc's
+   malloc without heap reuse: plain PyTorch). The variants' steps are interleaved (A, B, A, B, ...), so a
    change in machine load hits all of them alike; the median step time is reported (the best
    one too). Each variant lives in its own process (its own allocator state and peak RSS).
 2. embedding-extraction throughput (clips/s), eval mode, same interleaving.
@@ -19,7 +21,8 @@ DCASE2023):
 4. peak RSS of training read from a DCASE2023-sized clip cache (``--rss-clips`` x 288000 int16,
    8 GB for 14000 clips): a fresh process opens the cache and trains ``--rss-steps`` steps on
    random batches read through :meth:`ClipCache.read`; other processes do the same on a
-   cache 10x smaller (the peak does not grow with the dataset) and with host-memory reuse off.
+   cache 10x smaller (the peak does not grow with the dataset), under glibc's malloc with its
+   heap reuse, and under glibc with reuse off (``--low-memory``).
 
 Also reported: the machine's measured fp32 and bf16 matmul rate and the fraction of it each
 variant reaches (training costs ~3x the forward MACs), load averages before and after.
@@ -87,6 +90,7 @@ class Variant:
     channels_last: bool
     compile: bool = False
     reuse_host_memory: bool = True
+    allocator: str = "preferred"  # or "system": glibc's malloc (see child_environment)
     step_s: list[float] = field(default_factory=list)
     extract_s: list[float] = field(default_factory=list)
     setup_s: float = 0.0
@@ -112,6 +116,18 @@ def synthetic_batches(n_batches: int, batch: int, seed: int = 0) -> list[tuple[t
     return out
 
 
+def child_environment(allocator: str) -> dict[str, str]:
+    """The environment of a child process: this one's (with the preferred allocator preloaded,
+    if any), or for ``"system"`` without any preloaded allocator."""
+    from asdbench.allocator import ENV
+
+    env = dict(os.environ)
+    if allocator == "system":
+        env.pop("LD_PRELOAD", None)
+        env[ENV] = "system"
+    return env
+
+
 class VariantWorker:
     """One variant in its own process (its own allocator state, model and peak RSS); the parent
     tells the workers in turn to run one step, so only one computes at a time."""
@@ -125,7 +141,14 @@ class VariantWorker:
         self.process = context.Process(target=_variant_main, args=(child, variant.name, variant.precision,
                                                                     variant.channels_last, variant.compile,
                                                                     variant.reuse_host_memory, batch, threads))
-        self.process.start()
+        saved, env = dict(os.environ), child_environment(variant.allocator)
+        os.environ.clear()
+        os.environ.update(env)  # a spawned child inherits it
+        try:
+            self.process.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         child.close()
         self.variant.setup_s = self._reply()
 
@@ -190,6 +213,11 @@ def _variant_main(conn: Any, name: str, precision: str, channels_last: bool, com
                 elif command == "rss":
                     conn.send(("ok", peak_rss_mb()))
                     continue
+                elif command == "allocator":
+                    from asdbench.allocator import loaded_allocator
+
+                    conn.send(("ok", loaded_allocator()["name"]))
+                    continue
                 conn.send(("ok", time.perf_counter() - t0))
     except Exception:
         conn.send(("error", traceback.format_exc()))
@@ -203,6 +231,8 @@ def bench_variants(variants: list[Variant], steps: int, warmup: int, batch: int,
     threads = torch.get_num_threads()
     workers = [VariantWorker(v, batch, threads) for v in variants]
     try:
+        for w in workers:
+            w.variant.allocator = w.call("allocator")  # what the child really runs with
         for k in range(warmup + steps):
             for w in workers:
                 elapsed = w.call("train", k)
@@ -275,6 +305,7 @@ def write_cache(folder: Path, n: int, samples: int = SAMPLES) -> Path:
 
 def child_rss(path: Path, steps: int, batch: int, precision: str, reuse: bool) -> dict[str, Any]:
     """Runs in a fresh process: train ``steps`` steps on random batches read from the cache."""
+    from asdbench.allocator import loaded_allocator
     from asdbench.components import Clip
     from asdbench.data.cache import ClipCache
     from asdbench.systems import resolve_system
@@ -303,20 +334,26 @@ def child_rss(path: Path, steps: int, batch: int, precision: str, reuse: bool) -
             y = eye[torch.as_tensor(rng.integers(0, CLASSES, batch))]
             trainer._step(model, pipeline, optimizer, generator, wave, y)
     return {"clips_in_cache": n, "cache_gb": round(path.stat().st_size / 1e9, 2), "steps": steps,
-            "precision": precision, "reuse_host_memory": reuse,
+            "precision": precision, "reuse_host_memory": reuse, "allocator": loaded_allocator()["name"],
             "seconds": round(time.perf_counter() - t0, 2), "rss_before_training_mb": round(before),
             "peak_rss_mb": round(peak_rss_mb())}
 
 
 def bench_rss(clips: int, steps: int, batch: int, precision: str, work_dir: Path | None) -> dict[str, Any]:
-    """Peak RSS of training from a small and a large cache (host-memory reuse on, the default),
-    and from the large one with reuse off."""
+    """Peak RSS of training from a small and a large cache (the default set-up: the preferred
+    allocator, host-memory reuse on), and from the large one under glibc's malloc with heap reuse
+    (when tcmalloc is the preferred allocator) and without it (``--low-memory``)."""
+    from asdbench.allocator import loaded_allocator
+
     out: dict[str, Any] = {}
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
+    cases = [("small", max(batch, clips // 10), True, "preferred"), ("large", clips, True, "preferred")]
+    if loaded_allocator()["name"] != "system":
+        cases.append(("large_glibc", clips, True, "system"))
+    cases.append(("large_glibc_no_reuse", clips, False, "system"))
     with tempfile.TemporaryDirectory(prefix="asdbench-speed-", dir=work_dir) as tmp:
-        for label, n, reuse in (("small", max(batch, clips // 10), True), ("large", clips, True),
-                                ("large_no_reuse", clips, False)):
+        for label, n, reuse, allocator in cases:
             t0 = time.perf_counter()
             path = Path(tmp) / f"cache-{n}.npy"
             if not path.exists():
@@ -326,11 +363,13 @@ def bench_rss(clips: int, steps: int, batch: int, precision: str, work_dir: Path
             write_s = time.perf_counter() - t0
             cmd = [sys.executable, __file__, "--child-rss", str(path), "--rss-steps", str(steps),
                    "--batch", str(batch), "--precision", precision] + ([] if reuse else ["--no-reuse"])
-            result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True,
+                                               env=child_environment(allocator)).stdout.strip().splitlines()[-1])
             result["write_s"] = round(write_s, 1)
             out[label] = result
-            print(f"  peak RSS training from a {n}-clip cache ({result['cache_gb']} GB), host-memory reuse "
-                  f"{'on' if reuse else 'off'}: {result['peak_rss_mb']} MB", file=sys.stderr, flush=True)
+            print(f"  peak RSS training from a {n}-clip cache ({result['cache_gb']} GB), {result['allocator']} "
+                  f"malloc, host-memory reuse {'on' if reuse else 'off'}: {result['peak_rss_mb']} MB",
+                  file=sys.stderr, flush=True)
     return out
 
 
@@ -345,7 +384,7 @@ def summarise(variants: list[Variant], batch: int, extract_batches: int, gflop_t
         peak = peaks["bf16" if v.precision == "bf16" else "fp32"]
         entry: dict[str, Any] = {
             "precision": v.precision, "channels_last": v.channels_last, "compile": v.compile,
-            "reuse_host_memory": v.reuse_host_memory,
+            "reuse_host_memory": v.reuse_host_memory, "allocator": v.allocator,
             "train_step_s": [round(s, 3) for s in v.step_s], "train_step_median_s": round(med, 3),
             "train_clips_per_s": round(train, 2), "train_clips_per_s_best": round(batch / best, 2),
             "train_gflops": round(train * gflop_train, 1),
@@ -380,16 +419,22 @@ def main() -> None:
     parser.add_argument("--precision", default=None, help="precision of the optimised path (default bf16 with native bf16, else fp32)")
     parser.add_argument("--compile", action="store_true", help="also time the optimised path under torch.compile")
     parser.add_argument("--no-baseline", action="store_true", help="skip the plain fp32 eager baseline")
+    parser.add_argument("--no-glibc", action="store_true", help="skip the optimised path under glibc's malloc")
     parser.add_argument("--no-rss", action="store_true", help="skip the large-cache peak-RSS measurement")
     parser.add_argument("--rss-clips", type=int, default=None, help="clips in the large cache (default 14000, quick 1400)")
-    parser.add_argument("--rss-steps", type=int, default=3)
+    parser.add_argument("--rss-steps", type=int, default=6, help="training steps per peak-RSS process (glibc's heap grows over the first few)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--work-dir", type=Path, default=None, help="where the temporary cache files go")
     parser.add_argument("--child-rss", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-reuse", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_rss is None:
+        from asdbench.allocator import reexec_with_preferred_allocator
+
+        reexec_with_preferred_allocator()  # as the asdbench command does
     if args.threads:
         torch.set_num_threads(args.threads)
+    from asdbench.allocator import loaded_allocator
     from asdbench.training.trainer import cpu_has_native_bf16
 
     precision = args.precision or ("bf16" if cpu_has_native_bf16() else "fp32")
@@ -411,6 +456,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "native_bf16": cpu_has_native_bf16(), "torch": torch.__version__,
+                    "allocator": loaded_allocator(),
                     "platform": platform.platform(), "load_before": load(),
                     "matmul_gflops": {k: round(v, 1) for k, v in peaks.items()}},
         "workload": {"clip_samples": SAMPLES, "batch": args.batch, "system": SYSTEM, "classes": CLASSES,
@@ -420,10 +466,12 @@ def main() -> None:
     print(f"matmul peak: fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s; "
           f"{gflop_train:.2f} GFLOP per training clip; load {load()}", file=sys.stderr, flush=True)
     variants = [Variant("optimised", precision, channels_last=True)]
+    if loaded_allocator()["name"] != "system" and not args.no_glibc:
+        variants.append(Variant("optimised+glibc", precision, channels_last=True, allocator="system"))
     if args.compile:
         variants.append(Variant("optimised+compile", precision, channels_last=True, compile=True))
     if not args.no_baseline:
-        variants.append(Variant("baseline", "fp32", channels_last=False, reuse_host_memory=False))
+        variants.append(Variant("baseline", "fp32", channels_last=False, reuse_host_memory=False, allocator="system"))
     rss = bench_variants(variants, steps, args.warmup, args.batch, extract_rounds, extract_batches)
     results["variants"] = summarise(variants, args.batch, extract_batches, gflop_train, gflop_fwd, peaks)
     for name, mb in rss.items():

@@ -39,6 +39,7 @@ from ..errors import ConfigError
 from .frontend import MagnitudeSTFT, magnitude_spectrum, stft_frames
 from .inference import folded_copy
 from .layers import SqueezeExcitation, batch_norm_1d, batch_norm_2d, glorot_uniform_
+from .stem import batch_norm_max_pool
 from .tf_same import Conv1dSame, Conv2dSame, MaxPool2dSame
 
 FRAME_LENGTH = 1024
@@ -175,7 +176,8 @@ class SpectrogramNet(nn.Module):
         # ReLU after the max-pool: max and ReLU commute exactly (ReLU is monotonic), values and
         # gradients included, and the ReLU then touches a 4x smaller tensor (the stem output is
         # the largest activation of the network: 64 x 16 x 281 x 257 at the paper preset).
-        x = F.relu(self.stem_pool(self.stem_bn(self.stem_conv(x))), inplace=True)
+        # BN + max-pool run as one autograd node that keeps less for backward (see stem.py).
+        x = F.relu(batch_norm_max_pool(self.stem_conv(x), self.stem_bn, self.stem_pool), inplace=True)
         x = self.units(x)
         x = x.amax(dim=2)  # max over time -> (B, C, F)
         x = x.transpose(1, 2).flatten(1)  # Keras Flatten order: (frequency, channel)

@@ -31,12 +31,14 @@ RESULT_COLUMNS = ["system", "seed", "backend", "split", "machine", "section", "d
 
 
 def versions() -> dict[str, Any]:
-    """Versions of everything that can change a number: asdbench, torch, numpy, every plugin."""
+    """Versions of everything that can change a number: asdbench, torch, numpy, every plugin;
+    and the memory allocator (it changes speed and memory, never a number)."""
     import numpy
     import sklearn
     import torch
 
     from .. import __version__
+    from ..allocator import loaded_allocator
     from ..plugins import describe_plugins
 
     plugins = {}
@@ -45,7 +47,7 @@ def versions() -> dict[str, Any]:
     return {"asdbench": __version__, "asdbench_git": source_revision(), "torch": torch.__version__,
             "numpy": numpy.__version__,
             "scikit-learn": sklearn.__version__, "python": sys.version.split()[0],
-            "platform": platform.platform(), "plugins": plugins}
+            "platform": platform.platform(), "allocator": loaded_allocator(), "plugins": plugins}
 
 
 def source_revision() -> dict[str, Any] | None:

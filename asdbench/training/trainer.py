@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..allocator import loaded_allocator
 from ..components import Embedder, SystemSpec
 from ..errors import ConfigError
 from ..plugins import resolve
@@ -156,10 +157,12 @@ def host_memory_reuse(enabled: bool = True) -> Iterator[bool]:
     ~1 s of kernel CPU time per paper-preset step on CPU. Kept on the heap, a step reuses the pages
     of the previous one (RSS stays at the step's peak instead of dropping between steps). On exit
     the defaults return and free memory is handed back (``malloc_trim``). No numbers change; a
-    no-op where glibc is not the C library. Yields whether it is active.
+    no-op where glibc is not the C library or another allocator is loaded (tcmalloc, see
+    :mod:`asdbench.allocator`, reuses freed blocks by itself, with less fragmentation). Yields
+    whether it is active.
     """
     global _reuse_depth
-    libc = _glibc() if enabled else None
+    libc = _glibc() if enabled and loaded_allocator()["name"] == "system" else None
     if libc is None:
         yield False
         return

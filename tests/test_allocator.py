@@ -1,0 +1,159 @@
+"""Choosing the memory allocator (asdbench/allocator.py): detection, the ASDBENCH_MALLOC
+choices, and the re-execution of the asdbench command under it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from asdbench import allocator
+from asdbench.allocator import (
+    ENV,
+    find_tcmalloc,
+    loaded_allocator,
+    preload_choice,
+    preload_environment,
+)
+from asdbench.errors import ConfigError
+
+TCMALLOC = find_tcmalloc()
+needs_tcmalloc = pytest.mark.skipif(TCMALLOC is None or not os.path.isabs(TCMALLOC) or not sys.platform.startswith("linux"),
+                                    reason="tcmalloc is not installed (Debian: libtcmalloc-minimal4)")
+
+MAPS = """\
+7f00-7f01 r-xp 00000000 fe:01 123 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f02-7f03 r-xp 00000000 fe:01 456 /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.10
+7f04-7f05 rw-p 00000000 00:00 0
+"""
+
+
+def test_loaded_allocator_reads_the_mapped_libraries():
+    assert loaded_allocator(MAPS) == {"name": "tcmalloc",
+                                      "path": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.10"}
+    assert loaded_allocator(MAPS.replace("tcmalloc_minimal", "jemalloc"))["name"] == "jemalloc"
+    assert loaded_allocator(MAPS.splitlines()[0] + "\n\n")["name"] == "system"
+
+
+def test_find_tcmalloc_looks_in_the_library_folders(tmp_path, monkeypatch):
+    monkeypatch.setattr(allocator.ctypes.util, "find_library", lambda name: None)
+    assert find_tcmalloc((str(tmp_path),)) is None
+    (tmp_path / "libtcmalloc.so.4").write_bytes(b"")
+    assert find_tcmalloc((str(tmp_path),)) == str(tmp_path / "libtcmalloc.so.4")
+    (tmp_path / "libtcmalloc_minimal.so.4").write_bytes(b"")  # the minimal build comes first
+    assert find_tcmalloc((str(tmp_path),)) == str(tmp_path / "libtcmalloc_minimal.so.4")
+
+
+def test_preload_choice(tmp_path, monkeypatch):
+    monkeypatch.setattr(allocator, "find_tcmalloc", lambda: "/lib/libtcmalloc_minimal.so.4")
+    assert preload_choice({}) == "/lib/libtcmalloc_minimal.so.4"
+    assert preload_choice({ENV: "auto"}) == "/lib/libtcmalloc_minimal.so.4"
+    assert preload_choice({ENV: "system"}) is None
+    assert preload_choice({"LD_PRELOAD": "/x/libjemalloc.so.2"}) is None  # the user chose one already
+    assert preload_choice({"_ASDBENCH_MALLOC_REEXEC": "1"}) is None  # never twice
+    lib = tmp_path / "libmimalloc.so"
+    lib.write_bytes(b"")
+    assert preload_choice({ENV: str(lib)}) == str(lib)
+    with pytest.raises(ConfigError, match=r"^ASDBENCH_MALLOC=/nowhere/lib.so: no such file \(use auto, system"):
+        preload_choice({ENV: "/nowhere/lib.so"})
+    monkeypatch.setattr(allocator, "find_tcmalloc", lambda: None)
+    assert preload_choice({}) is None  # not installed: glibc it is
+
+
+def test_preload_environment_puts_the_library_first():
+    env = preload_environment({"PATH": "/bin", "LD_PRELOAD": "/a.so"}, "/t.so")
+    assert env["LD_PRELOAD"] == "/t.so:/a.so" and env["PATH"] == "/bin" and env["_ASDBENCH_MALLOC_REEXEC"] == "1"
+    assert preload_environment({}, "/t.so")["LD_PRELOAD"] == "/t.so"
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", ENV, "_ASDBENCH_MALLOC_REEXEC")}
+    return {**env, **extra}
+
+
+def test_bad_choice_is_one_line_and_exit_code_2():
+    result = subprocess.run([sys.executable, "-m", "asdbench", "--version"], env=_clean_env(ASDBENCH_MALLOC="/nowhere.so"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: ASDBENCH_MALLOC=/nowhere.so: no such file (use auto, system or the path of an allocator "
+        "library such as libtcmalloc_minimal.so.4)"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD is Linux")
+def test_command_reexecutes_once_under_the_chosen_library(tmp_path):
+    """A file that is no library: the loader says so and ignores it, the guard prevents a second
+    re-execution, and the command's own output and exit code are intact."""
+    fake = tmp_path / "libnot-an-allocator.so"
+    fake.write_text("not an ELF file\n")
+    result = subprocess.run([sys.executable, "-m", "asdbench", "--version"], env=_clean_env(ASDBENCH_MALLOC=str(fake)),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(", version 0.1.0")
+    assert str(fake) in result.stderr and result.stderr.count("cannot be preloaded") == 1
+
+
+CHILD = """
+import json
+from asdbench.allocator import loaded_allocator
+from asdbench.training.trainer import host_memory_reuse
+with host_memory_reuse() as active:
+    pass
+print(json.dumps([loaded_allocator()["name"], active]))
+"""
+
+
+@needs_tcmalloc
+def test_host_memory_reuse_leaves_tcmalloc_alone():
+    out = subprocess.run([sys.executable, "-c", CHILD], env=_clean_env(LD_PRELOAD=TCMALLOC), capture_output=True,
+                         text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["tcmalloc", False]
+
+
+@needs_tcmalloc
+def test_asdbench_command_runs_under_tcmalloc(tmp_path):
+    script = tmp_path / "show.py"  # run through the launcher, as the console script does
+    script.write_text("from asdbench.allocator import loaded_allocator\n"
+                      "from asdbench.launcher import main\nimport sys\n"
+                      "print(loaded_allocator()['name'])\n")
+    out = subprocess.run([sys.executable, str(script)], env=_clean_env(), capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "system"  # a plain script is left alone
+    launcher = tmp_path / "launch.py"
+    launcher.write_text("from asdbench.allocator import loaded_allocator, reexec_with_preferred_allocator\n"
+                        "reexec_with_preferred_allocator()\nprint(loaded_allocator()['name'])\n")
+    out = subprocess.run([sys.executable, str(launcher)], env=_clean_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "tcmalloc", out.stderr
+    out = subprocess.run([sys.executable, str(launcher)], env=_clean_env(ASDBENCH_MALLOC="system"), capture_output=True,
+                         text=True, timeout=120)
+    assert out.stdout.strip() == "system"
+
+
+TRAIN = """
+import hashlib, json
+import numpy as np, torch
+from asdbench.allocator import loaded_allocator
+from asdbench.systems import resolve_system
+from asdbench.training.trainer import TrainConfig, Trainer
+rng = np.random.default_rng(0)
+waves = (0.3 * rng.standard_normal((16, 8000))).astype(np.float32)
+ids = np.arange(16) % 4
+config = TrainConfig(epochs=1, batch_size=8, seed=3, device="cpu", precision="PRECISION")
+model = Trainer(config, resolve_system("combined")).fit(lambda idx: waves[np.asarray(idx)], ids, 4, 8000)
+digest = hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in model.state_dict().values())).hexdigest()
+print(json.dumps([loaded_allocator()["name"], digest]))
+"""
+
+
+@needs_tcmalloc
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_is_bit_identical_under_tcmalloc(precision):
+    """The allocator changes speed and memory, never a number."""
+    script = TRAIN.replace("PRECISION", precision)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                      check=True, timeout=300).stdout.strip().splitlines()[-1])
+            for env in (_clean_env(ASDBENCH_MALLOC="system"), _clean_env(LD_PRELOAD=TCMALLOC))]
+    assert [name for name, _ in runs] == ["system", "tcmalloc"]
+    assert runs[0][1] == runs[1][1]

@@ -1,0 +1,95 @@
+"""The stem's fused batch norm + max-pool (asdbench/model/stem.py): the same numbers as the plain
+modules, bit for bit, with less kept for the backward pass."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from asdbench.model.layers import batch_norm_2d
+from asdbench.model.stem import batch_norm_max_pool
+
+
+def _pair(channels: int = 16) -> tuple[nn.BatchNorm2d, nn.BatchNorm2d]:
+    torch.manual_seed(0)
+    bn = batch_norm_2d(channels)
+    nn.init.uniform_(bn.weight, -1.0, 1.0)  # negative scales too: the max then picks other inputs
+    nn.init.uniform_(bn.bias, -1.0, 1.0)
+    return bn, copy.deepcopy(bn)
+
+
+def _run(bn: nn.BatchNorm2d, x0: torch.Tensor, fused: bool, bf16: bool, grad_seed: int = 1):
+    pool = nn.MaxPool2d(3, 2)
+    x = x0.clone().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        xi = x.to(torch.bfloat16) if bf16 else x
+        y = batch_norm_max_pool(xi, bn, pool) if fused else pool(bn(xi))
+    grad = torch.randn(y.shape, generator=torch.Generator().manual_seed(grad_seed)).to(y.dtype)
+    y.backward(grad)
+    return y, x.grad, bn.weight.grad, bn.bias.grad
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("size", [(57, 61), (8, 9), (3, 3)])
+def test_fused_stem_is_bit_identical_to_the_modules(bf16, channels_last, size):
+    plain_bn, fused_bn = _pair()
+    x0 = torch.randn(4, 16, *size)
+    if channels_last:
+        x0 = x0.contiguous(memory_format=torch.channels_last)
+    plain = _run(plain_bn, x0, fused=False, bf16=bf16)
+    fused = _run(fused_bn, x0, fused=True, bf16=bf16)
+    for a, b in zip(plain, fused, strict=True):
+        assert a.dtype == b.dtype and torch.equal(a, b)
+    if fused[0][0, 0].numel() > 1:  # a 1 x 1 plane is contiguous in both formats
+        assert fused[0].is_contiguous(memory_format=torch.channels_last) == channels_last
+    assert torch.equal(fused_bn.running_mean, plain_bn.running_mean)
+    assert torch.equal(fused_bn.running_var, plain_bn.running_var)
+    assert int(fused_bn.num_batches_tracked) == int(plain_bn.num_batches_tracked) == 1
+    assert fused_bn.state_dict().keys() == plain_bn.state_dict().keys()
+
+
+def test_fused_stem_on_planes_too_wide_for_int16_offsets():
+    plain_bn, fused_bn = _pair(channels=2)
+    x0 = torch.randn(2, 2, 5, 16500)  # (k-1) * W + k - 1 >= 2**15: int32 offsets
+    for a, b in zip(_run(plain_bn, x0, False, False), _run(fused_bn, x0, True, False), strict=True):
+        assert torch.equal(a, b)
+
+
+def _saved_bytes(fn) -> int:
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(storages.values())
+
+
+def test_fused_stem_keeps_the_input_and_int16_offsets_only():
+    plain_bn, fused_bn = _pair()
+    x = torch.randn(4, 16, 57, 61, requires_grad=True)
+    pool = nn.MaxPool2d(3, 2)
+    plain = _saved_bytes(lambda: pool(plain_bn(x)))
+    fused = _saved_bytes(lambda: batch_norm_max_pool(x, fused_bn, pool))
+    pooled = 4 * 16 * 28 * 30
+    assert plain >= 2 * x.numel() * 4 + pooled * 8  # input, BN output, int64 indices
+    assert fused <= x.numel() * 4 + pooled * 2 + 4096  # input, int16 offsets, per-channel stats
+
+
+def test_eval_mode_and_folded_modules_take_the_plain_path():
+    bn, _ = _pair()
+    bn.eval()
+    x = torch.randn(2, 16, 9, 9)
+    pool = nn.MaxPool2d(3, 2)
+    assert torch.equal(batch_norm_max_pool(x, bn, pool), pool(bn(x)))
+    assert int(bn.num_batches_tracked) == 0
+    assert torch.equal(batch_norm_max_pool(x, nn.Identity(), pool), pool(x))
+    with torch.no_grad():
+        bn.train()
+        assert torch.equal(batch_norm_max_pool(x, bn, pool), pool(copy.deepcopy(bn)(x)))
