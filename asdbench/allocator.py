@@ -1,21 +1,24 @@
-"""The C memory allocator asdbench's processes use: tcmalloc where it is installed, else the C
-library's own.
+"""The C memory allocator asdbench's processes use: jemalloc (or tcmalloc) where it is
+installed, else the C library's own.
 
 Why: a training step at the paper preset allocates and frees ~2 GB of activations in tensors of
 a few hundred sizes. glibc's malloc either maps and zero-fills every large block again each step
 (~10^6 page faults, about 1 s a step on 2 cores) or, told to keep them on its heap
-(:func:`asdbench.training.trainer.host_memory_reuse`), fragments that heap to 1.5-2x the live
-peak. tcmalloc keeps freed blocks per size class: on the 2-core development machine a bf16 step
-was ~10% faster than glibc with heap reuse and the peak RSS 2.2 GB instead of 3.2 GB (fp32: 3.4
-instead of 5.6 GB; docs/scaling.md). Nothing else changes: the same kernels compute the same
-numbers.
+(:func:`asdbench.training.trainer.host_memory_reuse`), fragments that heap to ~1.7x the live
+peak. jemalloc keeps freed blocks in size classes; told never to hand freed pages back to the
+kernel (``MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1``, set unless ``MALLOC_CONF`` is set
+already) it reuses them without faults. On the 2-core development machine a bf16 step was as
+fast as glibc's with heap reuse, and the peak RSS 2.2 GB from the second step on, where glibc's
+grew to 3.4 GB and tcmalloc's to 2.8 GB (docs/scaling.md). Nothing else changes: the same
+kernels compute the same numbers.
 
 An allocator must be chosen before the process starts, so the ``asdbench`` command (and
-``benchmarks/speed.py``) re-executes itself once with ``LD_PRELOAD`` set when tcmalloc is found
-and no other allocator is preloaded (:func:`reexec_with_preferred_allocator`). Child processes
+``benchmarks/speed.py``) re-executes itself once with ``LD_PRELOAD`` set when it finds one and
+no other allocator is preloaded (:func:`reexec_with_preferred_allocator`). Child processes
 (``--workers``, a local Ray instance) inherit it. ``ASDBENCH_MALLOC`` chooses: ``auto``
-(default), ``system`` (never preload), or the path of an allocator library to preload.
-Debian/Ubuntu package: ``libtcmalloc-minimal4``; ``scripts/bootstrap.sh`` installs it when it can.
+(default: jemalloc, else tcmalloc), ``jemalloc``, ``tcmalloc``, ``system`` (never preload), or
+the path of an allocator library to preload. Debian/Ubuntu packages: ``libjemalloc2``,
+``libtcmalloc-minimal4``; ``scripts/bootstrap.sh`` installs jemalloc when it can.
 """
 
 from __future__ import annotations
@@ -31,23 +34,35 @@ from .errors import ConfigError
 
 ENV = "ASDBENCH_MALLOC"
 _GUARD = "_ASDBENCH_MALLOC_REEXEC"  # set in the re-executed process: never re-execute twice
-KNOWN = ("tcmalloc", "jemalloc", "mimalloc")
-TCMALLOC_NAMES = ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4")
+KNOWN = ("jemalloc", "tcmalloc", "mimalloc")
+LIBRARIES = {"jemalloc": ("libjemalloc.so.2",), "tcmalloc": ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4")}
+"""Shared-library names of each preferred allocator, in order of preference."""
+JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+"""Keep freed pages (no purging): reused without page faults, RSS stays at the step's peak."""
 LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib",
                 "/usr/local/lib", "/opt/homebrew/lib")
 
 
-def find_tcmalloc(dirs: tuple[str, ...] = LIBRARY_DIRS) -> str | None:
-    """Path of an installed tcmalloc shared library (gperftools), or None."""
+def find_allocator(name: str, dirs: tuple[str, ...] = LIBRARY_DIRS) -> str | None:
+    """Path of the installed shared library of allocator ``name`` (jemalloc, tcmalloc), or None."""
     for directory in dirs:
-        for name in TCMALLOC_NAMES:
-            if os.path.isfile(os.path.join(directory, name)):
-                return os.path.join(directory, name)
-    for stem in ("tcmalloc_minimal", "tcmalloc"):
-        name = ctypes.util.find_library(stem)
-        if name:
-            hits = [p for d in dirs for p in glob.glob(os.path.join(d, name))]
-            return hits[0] if hits else name
+        for library in LIBRARIES[name]:
+            if os.path.isfile(os.path.join(directory, library)):
+                return os.path.join(directory, library)
+    for library in LIBRARIES[name]:
+        found = ctypes.util.find_library(library.removeprefix("lib").split(".so")[0])
+        if found:
+            hits = [p for d in dirs for p in glob.glob(os.path.join(d, found))]
+            return hits[0] if hits else found
+    return None
+
+
+def find_preferred() -> str | None:
+    """The first installed allocator of :data:`LIBRARIES` (jemalloc, then tcmalloc), or None."""
+    for name in LIBRARIES:
+        path = find_allocator(name)
+        if path is not None:
+            return path
     return None
 
 
@@ -70,30 +85,41 @@ def loaded_allocator(maps: str | None = None) -> dict[str, str]:
 
 def preload_choice(environ: Mapping[str, str]) -> str | None:
     """The library to preload for ``environ`` (``ASDBENCH_MALLOC``), or None to keep the process
-    as it is. Raises :class:`ConfigError` for a path that does not exist."""
+    as it is. Raises :class:`ConfigError` for an allocator that is not installed or a path that
+    does not exist."""
     choice = environ.get(ENV, "auto").strip() or "auto"
     if environ.get(_GUARD) or choice == "system":
         return None
     if choice == "auto":
         if any(name in environ.get("LD_PRELOAD", "") for name in KNOWN):
             return None
-        return find_tcmalloc()
+        return find_preferred()
+    if choice in LIBRARIES:
+        path = find_allocator(choice)
+        if path is None:
+            package = {"jemalloc": "libjemalloc2", "tcmalloc": "libtcmalloc-minimal4"}[choice]
+            raise ConfigError(f"{ENV}={choice}: {choice} is not installed (Debian/Ubuntu: apt-get install {package})")
+        return path
     if not os.path.isfile(choice):
-        raise ConfigError(f"{ENV}={choice}: no such file (use auto, system or the path of an "
-                          "allocator library such as libtcmalloc_minimal.so.4)")
+        raise ConfigError(f"{ENV}={choice}: no such file (use auto, jemalloc, tcmalloc, system or the path of "
+                          "an allocator library such as libjemalloc.so.2)")
     return choice
 
 
 def preload_environment(environ: Mapping[str, str], library: str) -> dict[str, str]:
-    """``environ`` with ``library`` first in ``LD_PRELOAD`` and the re-execution guard set."""
+    """``environ`` with ``library`` first in ``LD_PRELOAD``, the re-execution guard set and, for
+    jemalloc, :data:`JEMALLOC_CONF` unless ``MALLOC_CONF`` is set already."""
     old = environ.get("LD_PRELOAD", "")
-    return {**environ, "LD_PRELOAD": f"{library}:{old}" if old else library, _GUARD: "1"}
+    env = {**environ, "LD_PRELOAD": f"{library}:{old}" if old else library, _GUARD: "1"}
+    if "jemalloc" in os.path.basename(library):
+        env.setdefault("MALLOC_CONF", JEMALLOC_CONF)
+    return env
 
 
 def reexec_with_preferred_allocator() -> None:
     """Re-execute this Python process under the preferred allocator (see the module doc); returns
     without doing anything where that is not needed or not possible (not Linux, an allocator
-    already loaded, ``ASDBENCH_MALLOC=system``, no tcmalloc installed)."""
+    already loaded, ``ASDBENCH_MALLOC=system``, none installed)."""
     if not sys.platform.startswith("linux") or loaded_allocator()["name"] != "system":
         return
     library = preload_choice(os.environ)

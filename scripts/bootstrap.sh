@@ -2,7 +2,7 @@
 # Set up asdbench on a fresh machine: a virtual environment in .venv with the CPU build of
 # PyTorch, asdbench itself, the paper's SSL strategies (plugins/asdbench-ssl) and the example
 # third-party plugin (plugins/asdbench-pitchtime), plus the test tools and Ray (the optional
-# distributed executor, ~8 s / 240 MB; CI tests it on a local Ray instance), and tcmalloc where
+# distributed executor, ~8 s / 240 MB; CI tests it on a local Ray instance), and jemalloc where
 # it can (see below).
 #
 # PyTorch: a bare "torch" requirement can make pip download a multi-GB CUDA build. We install the
@@ -22,19 +22,20 @@ $PIP install --quiet --upgrade pip
 $VENV/bin/python -c "import torch" 2>/dev/null || $PIP install --quiet "$TORCH_REQ"
 $PIP install --quiet -e ".[test,plot,resample,ray]" -e plugins/asdbench-ssl -e plugins/asdbench-pitchtime
 
-# tcmalloc (optional, used by the asdbench command when present): ~10% faster training and ~1 GB
-# less peak memory than glibc's malloc (asdbench/allocator.py, docs/scaling.md). Installed from
-# Debian/Ubuntu's packages when this script runs as root with apt-get (ASDBENCH_NO_APT=1 skips it).
-has_tcmalloc() { $VENV/bin/python -c "import sys; from asdbench.allocator import find_tcmalloc; sys.exit(find_tcmalloc() is None)"; }
-if ! has_tcmalloc; then
+# jemalloc (optional, used by the asdbench command when present; tcmalloc works too): at the paper
+# preset ~1.2 GB less peak memory than glibc's malloc at the same speed (asdbench/allocator.py,
+# docs/scaling.md). Installed from Debian/Ubuntu's packages when this script runs as root with
+# apt-get (ASDBENCH_NO_APT=1 skips it).
+has_allocator() { $VENV/bin/python -c "import sys; from asdbench.allocator import find_preferred; sys.exit(find_preferred() is None)"; }
+if ! has_allocator; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -z "${ASDBENCH_NO_APT:-}" ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq libtcmalloc-minimal4 >/dev/null 2>&1 \
-      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libtcmalloc-minimal4 >/dev/null 2>&1; } \
+    apt-get install -y -qq libjemalloc2 >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libjemalloc2 >/dev/null 2>&1; } \
       || true
   fi
-  has_tcmalloc || echo "note: tcmalloc not found; asdbench uses the C library's malloc (slower, more memory)." \
-    "Install libtcmalloc-minimal4 (Debian/Ubuntu) or gperftools to speed training up."
+  has_allocator || echo "note: neither jemalloc nor tcmalloc found; asdbench uses the C library's malloc" \
+    "(~1.5x the peak memory). Install libjemalloc2 (Debian/Ubuntu) or jemalloc to lower it."
 fi
-ALLOCATOR=$($VENV/bin/python -c "from asdbench.allocator import find_tcmalloc; print(find_tcmalloc() or 'system malloc')")
+ALLOCATOR=$($VENV/bin/python -c "from asdbench.allocator import find_preferred; print(find_preferred() or 'system malloc')")
 echo "asdbench installed in $VENV ($($VENV/bin/python -c 'import torch; print("torch", torch.__version__)'), allocator: $ALLOCATOR)"

@@ -13,16 +13,20 @@ import pytest
 from asdbench import allocator
 from asdbench.allocator import (
     ENV,
-    find_tcmalloc,
+    JEMALLOC_CONF,
+    find_allocator,
+    find_preferred,
     loaded_allocator,
     preload_choice,
     preload_environment,
 )
 from asdbench.errors import ConfigError
 
-TCMALLOC = find_tcmalloc()
-needs_tcmalloc = pytest.mark.skipif(TCMALLOC is None or not os.path.isabs(TCMALLOC) or not sys.platform.startswith("linux"),
-                                    reason="tcmalloc is not installed (Debian: libtcmalloc-minimal4)")
+PREFERRED = find_preferred()
+needs_allocator = pytest.mark.skipif(
+    PREFERRED is None or not os.path.isabs(PREFERRED) or not sys.platform.startswith("linux"),
+    reason="neither jemalloc nor tcmalloc is installed (Debian: libjemalloc2, libtcmalloc-minimal4)")
+PREFERRED_NAME = loaded_allocator(f"0-1 r-xp 0 0 0 {PREFERRED}")["name"] if PREFERRED else None
 
 MAPS = """\
 7f00-7f01 r-xp 00000000 fe:01 123 /usr/lib/x86_64-linux-gnu/libc.so.6
@@ -38,39 +42,52 @@ def test_loaded_allocator_reads_the_mapped_libraries():
     assert loaded_allocator(MAPS.splitlines()[0] + "\n\n")["name"] == "system"
 
 
-def test_find_tcmalloc_looks_in_the_library_folders(tmp_path, monkeypatch):
+def test_find_allocator_looks_in_the_library_folders(tmp_path, monkeypatch):
     monkeypatch.setattr(allocator.ctypes.util, "find_library", lambda name: None)
-    assert find_tcmalloc((str(tmp_path),)) is None
+    assert find_allocator("tcmalloc", (str(tmp_path),)) is None
     (tmp_path / "libtcmalloc.so.4").write_bytes(b"")
-    assert find_tcmalloc((str(tmp_path),)) == str(tmp_path / "libtcmalloc.so.4")
+    assert find_allocator("tcmalloc", (str(tmp_path),)) == str(tmp_path / "libtcmalloc.so.4")
     (tmp_path / "libtcmalloc_minimal.so.4").write_bytes(b"")  # the minimal build comes first
-    assert find_tcmalloc((str(tmp_path),)) == str(tmp_path / "libtcmalloc_minimal.so.4")
+    assert find_allocator("tcmalloc", (str(tmp_path),)) == str(tmp_path / "libtcmalloc_minimal.so.4")
+    assert find_allocator("jemalloc", (str(tmp_path),)) is None
+    (tmp_path / "libjemalloc.so.2").write_bytes(b"")
+    assert find_allocator("jemalloc", (str(tmp_path),)) == str(tmp_path / "libjemalloc.so.2")
 
 
 def test_preload_choice(tmp_path, monkeypatch):
-    monkeypatch.setattr(allocator, "find_tcmalloc", lambda: "/lib/libtcmalloc_minimal.so.4")
-    assert preload_choice({}) == "/lib/libtcmalloc_minimal.so.4"
-    assert preload_choice({ENV: "auto"}) == "/lib/libtcmalloc_minimal.so.4"
+    installed = {"jemalloc": "/lib/libjemalloc.so.2", "tcmalloc": "/lib/libtcmalloc_minimal.so.4"}
+    monkeypatch.setattr(allocator, "find_allocator", lambda name: installed.get(name))
+    assert preload_choice({}) == "/lib/libjemalloc.so.2"  # jemalloc first
+    assert preload_choice({ENV: "auto"}) == "/lib/libjemalloc.so.2"
+    assert preload_choice({ENV: "tcmalloc"}) == "/lib/libtcmalloc_minimal.so.4"
     assert preload_choice({ENV: "system"}) is None
     assert preload_choice({"LD_PRELOAD": "/x/libjemalloc.so.2"}) is None  # the user chose one already
     assert preload_choice({"_ASDBENCH_MALLOC_REEXEC": "1"}) is None  # never twice
     lib = tmp_path / "libmimalloc.so"
     lib.write_bytes(b"")
     assert preload_choice({ENV: str(lib)}) == str(lib)
-    with pytest.raises(ConfigError, match=r"^ASDBENCH_MALLOC=/nowhere/lib.so: no such file \(use auto, system"):
+    with pytest.raises(ConfigError, match=r"^ASDBENCH_MALLOC=/nowhere/lib.so: no such file \(use auto, jemalloc"):
         preload_choice({ENV: "/nowhere/lib.so"})
-    monkeypatch.setattr(allocator, "find_tcmalloc", lambda: None)
-    assert preload_choice({}) is None  # not installed: glibc it is
+    del installed["jemalloc"]
+    assert preload_choice({}) == "/lib/libtcmalloc_minimal.so.4"  # the next one
+    with pytest.raises(ConfigError, match=r"^ASDBENCH_MALLOC=jemalloc: jemalloc is not installed \(Debian/Ubuntu: "
+                                          r"apt-get install libjemalloc2\)$"):
+        preload_choice({ENV: "jemalloc"})
+    installed.clear()
+    assert preload_choice({}) is None  # none installed: glibc it is
 
 
 def test_preload_environment_puts_the_library_first():
     env = preload_environment({"PATH": "/bin", "LD_PRELOAD": "/a.so"}, "/t.so")
     assert env["LD_PRELOAD"] == "/t.so:/a.so" and env["PATH"] == "/bin" and env["_ASDBENCH_MALLOC_REEXEC"] == "1"
+    assert "MALLOC_CONF" not in env
     assert preload_environment({}, "/t.so")["LD_PRELOAD"] == "/t.so"
+    assert preload_environment({}, "/lib/libjemalloc.so.2")["MALLOC_CONF"] == JEMALLOC_CONF
+    assert preload_environment({"MALLOC_CONF": "narenas:1"}, "/lib/libjemalloc.so.2")["MALLOC_CONF"] == "narenas:1"
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", ENV, "_ASDBENCH_MALLOC_REEXEC")}
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", ENV, "_ASDBENCH_MALLOC_REEXEC", "MALLOC_CONF")}
     return {**env, **extra}
 
 
@@ -79,8 +96,8 @@ def test_bad_choice_is_one_line_and_exit_code_2():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "Error: ASDBENCH_MALLOC=/nowhere.so: no such file (use auto, system or the path of an allocator "
-        "library such as libtcmalloc_minimal.so.4)"]
+        "Error: ASDBENCH_MALLOC=/nowhere.so: no such file (use auto, jemalloc, tcmalloc, system or the path of "
+        "an allocator library such as libjemalloc.so.2)"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD is Linux")
@@ -106,15 +123,15 @@ print(json.dumps([loaded_allocator()["name"], active]))
 """
 
 
-@needs_tcmalloc
-def test_host_memory_reuse_leaves_tcmalloc_alone():
-    out = subprocess.run([sys.executable, "-c", CHILD], env=_clean_env(LD_PRELOAD=TCMALLOC), capture_output=True,
+@needs_allocator
+def test_host_memory_reuse_leaves_other_allocators_alone():
+    out = subprocess.run([sys.executable, "-c", CHILD], env=_clean_env(LD_PRELOAD=PREFERRED), capture_output=True,
                          text=True, check=True, timeout=120)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["tcmalloc", False]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [PREFERRED_NAME, False]
 
 
-@needs_tcmalloc
-def test_asdbench_command_runs_under_tcmalloc(tmp_path):
+@needs_allocator
+def test_launcher_reexecutes_under_the_preferred_allocator(tmp_path):
     script = tmp_path / "show.py"  # run through the launcher, as the console script does
     script.write_text("from asdbench.allocator import loaded_allocator\n"
                       "from asdbench.launcher import main\nimport sys\n"
@@ -125,7 +142,7 @@ def test_asdbench_command_runs_under_tcmalloc(tmp_path):
     launcher.write_text("from asdbench.allocator import loaded_allocator, reexec_with_preferred_allocator\n"
                         "reexec_with_preferred_allocator()\nprint(loaded_allocator()['name'])\n")
     out = subprocess.run([sys.executable, str(launcher)], env=_clean_env(), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and out.stdout.strip() == "tcmalloc", out.stderr
+    assert out.returncode == 0 and out.stdout.strip() == PREFERRED_NAME, out.stderr
     out = subprocess.run([sys.executable, str(launcher)], env=_clean_env(ASDBENCH_MALLOC="system"), capture_output=True,
                          text=True, timeout=120)
     assert out.stdout.strip() == "system"
@@ -147,13 +164,13 @@ print(json.dumps([loaded_allocator()["name"], digest]))
 """
 
 
-@needs_tcmalloc
+@needs_allocator
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_training_is_bit_identical_under_tcmalloc(precision):
+def test_training_is_bit_identical_under_the_preferred_allocator(precision):
     """The allocator changes speed and memory, never a number."""
     script = TRAIN.replace("PRECISION", precision)
     runs = [json.loads(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                                       check=True, timeout=300).stdout.strip().splitlines()[-1])
-            for env in (_clean_env(ASDBENCH_MALLOC="system"), _clean_env(LD_PRELOAD=TCMALLOC))]
-    assert [name for name, _ in runs] == ["system", "tcmalloc"]
+            for env in (_clean_env(ASDBENCH_MALLOC="system"), preload_environment(_clean_env(), PREFERRED))]
+    assert [name for name, _ in runs] == ["system", PREFERRED_NAME]
     assert runs[0][1] == runs[1][1]

@@ -93,3 +93,68 @@ def test_eval_mode_and_folded_modules_take_the_plain_path():
     with torch.no_grad():
         bn.train()
         assert torch.equal(batch_norm_max_pool(x, bn, pool), pool(copy.deepcopy(bn)(x)))
+
+
+# -- the shortcut max-pools (asdbench/model/compact_pool.py) -----------------------------------
+
+@pytest.mark.parametrize("bf16", [False, True])
+@pytest.mark.parametrize("size", [(140, 128), (35, 33), (1, 1)])  # even, odd ('same' pads with -inf), tiny
+def test_same_max_pool_keeps_compact_offsets_and_equal_gradients(bf16, size):
+    from asdbench.model.tf_same import MaxPool2dSame
+
+    torch.manual_seed(0)
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    x0 = torch.randn(3, 8, *size).to(dtype).contiguous(memory_format=torch.channels_last)
+    pool = MaxPool2dSame(2)
+    results = []
+    for compact in (False, True):
+        x = x0.clone().requires_grad_()
+        if compact:
+            y = pool(x)
+        else:
+            padded = torch.nn.functional.pad(x, pool_padding(pool, x), value=-float("inf"))
+            y = torch.nn.functional.max_pool2d(padded, 2, 2)
+        grad = torch.randn(y.shape, generator=torch.Generator().manual_seed(1)).to(dtype)
+        y.backward(grad)
+        results.append((y, x.grad))
+    (y_plain, g_plain), (y_fast, g_fast) = results
+    assert torch.equal(y_fast, y_plain) and torch.equal(g_fast, g_plain)
+    assert g_fast.is_contiguous(memory_format=torch.channels_last) or size == (1, 1)
+
+
+def pool_padding(pool, x) -> list[int]:
+    from asdbench.model.tf_same import _pads
+
+    (top, bottom), (left, right) = _pads(x.shape[-2:], pool.kernel_size, pool.stride)
+    return [left, right, top, bottom]
+
+
+def test_compact_max_pool_keeps_only_int16_offsets():
+    from asdbench.model.compact_pool import max_pool2d
+
+    x = torch.randn(4, 16, 70, 64, requires_grad=True)
+    plain = _saved_bytes(lambda: torch.nn.functional.max_pool2d(x, 2, 2))
+    fast = _saved_bytes(lambda: max_pool2d(x, 2, 2))
+    assert plain >= x.numel() * 4 + x.numel() // 4 * 8  # the input and int64 indices
+    assert fast == x.numel() // 4 * 2  # int16 offsets only
+
+
+def test_first_unit_skips_the_redundant_relu_exactly():
+    """The stem ends in a ReLU, so the first unit's leading ReLU is the identity: the network
+    with the skip computes what the literal one does, values and gradients."""
+    from asdbench.model.two_branch import SpectrogramNet
+
+    torch.manual_seed(0)
+    fast = SpectrogramNet(40, 513)
+    literal = copy.deepcopy(fast)
+    assert fast.units[0].input_is_nonnegative and not any(u.input_is_nonnegative for u in fast.units[1:])
+    literal.units[0].input_is_nonnegative = False
+    x = torch.randn(4, 40, 513).abs()
+    outs = []
+    for net in (literal, fast):
+        xi = x.clone().requires_grad_()
+        y = net(xi)
+        y.backward(torch.ones_like(y))
+        outs.append((y, xi.grad, net.stem_conv.weight.grad))
+    for a, b in zip(*outs, strict=True):
+        assert torch.equal(a, b)

@@ -9,13 +9,13 @@ bf16 step (more in fp32), all alive at the step's memory peak, the start of the 
 
 This node computes exactly the same kernels (``native_batch_norm``, ``max_pool2d_with_indices``
 and their backward kernels) but keeps only ``c``, batch norm's saved statistics and the argmax
-positions as int16 offsets from each window's top-left corner (``(k-1) * W + k - 1 < 2**15``:
-516 at the paper preset; int32 where a plane is wider). The batch-norm output is freed as soon
+positions as int16 offsets from each window's top-left corner (:mod:`.compact_pool`; 516 at
+most at the paper preset). The batch-norm output is freed as soon
 as it is pooled; the max-pool's backward kernel reads only the indices and the incoming gradient,
 so ``c`` stands in for its input (same shape and memory format). Nothing is recomputed: the
 extra work is one subtraction and two casts over the pooled output. Saves ~260 MB at the paper
 preset in bf16 (~400 MB in fp32); values and gradients are bit-identical to the plain modules
-(tests/test_speed_paths.py).
+(tests/test_model_stem.py).
 """
 
 from __future__ import annotations
@@ -25,12 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-
-def _window_origins(out_h: int, out_w: int, width: int, stride: int, device: torch.device) -> torch.Tensor:
-    """Flat index ``stride*i*width + stride*j`` of each pooling window's top-left input position."""
-    rows = torch.arange(out_h, device=device).mul_(stride * width)
-    cols = torch.arange(out_w, device=device).mul_(stride)
-    return rows[:, None] + cols[None, :]
+from .compact_pool import compact_indices, max_pool_backward
 
 
 class _BatchNormMaxPool(torch.autograd.Function):
@@ -43,11 +38,7 @@ class _BatchNormMaxPool(torch.autograd.Function):
             x, weight, bias, running_mean, running_var, True, momentum, eps)
         pooled, indices = torch.ops.aten.max_pool2d_with_indices(normed, [kernel, kernel], [stride, stride])
         del normed
-        width = x.shape[-1]
-        origins = _window_origins(pooled.shape[-2], pooled.shape[-1], width, stride, x.device)
-        offset_dtype = torch.int16 if (kernel - 1) * width + kernel - 1 < 2**15 else torch.int32
-        offsets = torch.empty_like(indices, dtype=offset_dtype)
-        torch.sub(indices, origins, out=offsets)
+        offsets = compact_indices(indices, x.shape[-1], kernel, stride)
         del indices
         ctx.save_for_backward(x, weight, running_mean, running_var, save_mean, save_invstd, offsets)
         ctx.eps, ctx.kernel, ctx.stride = eps, kernel, stride
@@ -56,23 +47,13 @@ class _BatchNormMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_pooled: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight, running_mean, running_var, save_mean, save_invstd, offsets = ctx.saved_tensors
-        k, s = ctx.kernel, ctx.stride
-        origins = _window_origins(offsets.shape[-2], offsets.shape[-1], x.shape[-1], s, x.device)
-        indices = torch.empty_like(offsets, dtype=torch.int64)
-        torch.add(offsets, origins, out=indices)
+        # x stands in for the pool's input (the batch-norm output): same shape and memory format.
+        grad_normed = max_pool_backward(grad_pooled, x, offsets, ctx.kernel, ctx.stride)
         del offsets
-        grad_normed = torch.ops.aten.max_pool2d_with_indices_backward(
-            grad_pooled.contiguous(memory_format=_memory_format(x)), x, [k, k], [s, s], [0, 0], [1, 1], False, indices)
-        del indices
         grad_x, grad_weight, grad_bias = torch.ops.aten.native_batch_norm_backward(
             grad_normed, x, weight, running_mean, running_var, save_mean, save_invstd, True, ctx.eps,
             [ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.needs_input_grad[2]])
         return grad_x, grad_weight, grad_bias, None, None, None, None, None, None
-
-
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous() \
-        else torch.contiguous_format
 
 
 def batch_norm_max_pool(x: torch.Tensor, bn: nn.Module, pool: nn.Module) -> torch.Tensor:

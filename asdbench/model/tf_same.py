@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .compact_pool import max_pool2d
 from .framed_conv import framed_conv1d
 from .space_to_depth import space_to_depth_conv2d
 
@@ -100,6 +101,9 @@ class MaxPool2dSame(nn.Module):
         pads = _pads(x.shape[-2:], self.kernel_size, self.stride)
         if any(p for pair in pads for p in pair):
             x = F.pad(x, [pads[1][0], pads[1][1], pads[0][0], pads[0][1]], value=-math.inf)
+        (k, k_w), (s, s_w) = self.kernel_size, self.stride
+        if k == k_w and s == s_w:  # square: keeps compact argmax offsets for backward
+            return max_pool2d(x, k, s)
         return F.max_pool2d(x, self.kernel_size, self.stride)
 
     def extra_repr(self) -> str:

@@ -112,10 +112,15 @@ class ResidualUnit(nn.Module):
     -> SE``; shortcut identity, or ``MaxPool(2x2, same) -> Conv1x1`` when the unit downsamples.
     ``relu_before_bn`` swaps the middle BN and ReLU (what the reference code does in the second
     unit of stage 2; off by default, as reference-system.md describes the unit).
+    ``input_is_nonnegative`` (the first unit, fed by the stem's ReLU) skips the branch's leading
+    ReLU, which is then the identity, values and gradients alike (its mask is the stem ReLU's):
+    one pass and one saved activation fewer (73 MB in fp32 at the paper preset).
     """
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int, pre_bn: bool, relu_before_bn: bool = False) -> None:
+    def __init__(self, in_ch: int, out_ch: int, stride: int, pre_bn: bool, relu_before_bn: bool = False,
+                 input_is_nonnegative: bool = False) -> None:
         super().__init__()
+        self.input_is_nonnegative = input_is_nonnegative and not pre_bn
         self.pre_bn = batch_norm_2d(in_ch) if pre_bn else None
         self.conv1 = Conv2dSame(in_ch, out_ch, 3, stride)
         self.bn = batch_norm_2d(out_ch)
@@ -129,7 +134,7 @@ class ResidualUnit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pre_bn is not None:
             x = self.pre_bn(x)
-        r = self.conv1(F.relu(x))  # not in place: x is also the shortcut's input
+        r = self.conv1(x if self.input_is_nonnegative else F.relu(x))  # not in place: x is also the shortcut's input
         r = self.bn(F.relu(r, inplace=True)) if self.relu_before_bn else F.relu(self.bn(r), inplace=True)
         return self.se.add_to(x if self.shortcut is None else self.shortcut(x), self.conv2(r))
 
@@ -155,7 +160,7 @@ class SpectrogramNet(nn.Module):
         for stage, out_ch in enumerate(STAGE_CHANNELS):
             stride = 1 if stage == 0 else 2
             # Stage 2's first unit has no leading BN; every other unit starts with x = BN(x).
-            units.append(ResidualUnit(in_ch, out_ch, stride, pre_bn=stage > 0))
+            units.append(ResidualUnit(in_ch, out_ch, stride, pre_bn=stage > 0, input_is_nonnegative=stage == 0))
             units.append(ResidualUnit(out_ch, out_ch, 1, pre_bn=True,
                                       relu_before_bn=relu_before_bn_stage2 and stage == 0))
             in_ch = out_ch

@@ -157,8 +157,8 @@ def host_memory_reuse(enabled: bool = True) -> Iterator[bool]:
     ~1 s of kernel CPU time per paper-preset step on CPU. Kept on the heap, a step reuses the pages
     of the previous one (RSS stays at the step's peak instead of dropping between steps). On exit
     the defaults return and free memory is handed back (``malloc_trim``). No numbers change; a
-    no-op where glibc is not the C library or another allocator is loaded (tcmalloc, see
-    :mod:`asdbench.allocator`, reuses freed blocks by itself, with less fragmentation). Yields
+    no-op where glibc is not the C library or another allocator is loaded (jemalloc or tcmalloc,
+    see :mod:`asdbench.allocator`, reuse freed blocks by themselves, with less fragmentation). Yields
     whether it is active.
     """
     global _reuse_depth
