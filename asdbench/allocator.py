@@ -7,9 +7,10 @@ a few hundred sizes. glibc's malloc either maps and zero-fills every large block
 (:func:`asdbench.training.trainer.host_memory_reuse`), fragments that heap to ~1.7x the live
 peak. jemalloc keeps freed blocks in size classes; told never to hand freed pages back to the
 kernel (``MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1``, set unless ``MALLOC_CONF`` is set
-already) it reuses them without faults. On the 2-core development machine a bf16 step was as
+already) it reuses them without faults. On the 2-core development machine a bf16 step was at least as
 fast as glibc's with heap reuse, and the peak RSS 2.2 GB from the second step on, where glibc's
-grew to 3.4 GB and tcmalloc's to 2.8 GB (docs/scaling.md). Nothing else changes: the same
+grew to 3.4 GB in 20 steps and tcmalloc's varied from 2.0 to 2.8 GB between processes
+(docs/scaling.md, benchmarks/allocators.py). Nothing else changes: the same
 kernels compute the same numbers.
 
 An allocator must be chosen before the process starts, so the ``asdbench`` command (and

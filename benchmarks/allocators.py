@@ -112,9 +112,9 @@ def main() -> None:
                   f"{peaks[len(peaks) // 2 - 1]} after {len(peaks) // 2}, {peaks[-1]} after {len(peaks)}; "
                   f"median step {row['step_s_median']} s", flush=True)
     if args.json is not None:
-        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, args.json)
+        from asdbench.atomic import atomic_write_json
+
+        atomic_write_json(args.json, results)
 
 
 if __name__ == "__main__":

@@ -490,9 +490,9 @@ def main() -> None:
             line += f", x{entry['train_speedup_vs_baseline']} / x{entry.get('extract_speedup_vs_baseline', '-')} vs baseline"
         print(line)
     if args.json is not None:
-        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, args.json)
+        from asdbench.atomic import atomic_write_json
+
+        atomic_write_json(args.json, results)
 
 
 if __name__ == "__main__":
