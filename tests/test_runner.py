@@ -174,6 +174,13 @@ def test_sigkill_then_resume_keeps_finished_trials(tiny_synthetic, tmp_path):
     assert first.stat().st_mtime_ns == stamp
     meta = json.loads((run / "run.json").read_text())
     assert meta["status"] == "finished" and len(meta["resumed_at"]) == 1
+    # The command runs under the preferred allocator (asdbench/allocator.py) and says so.
+    from asdbench.allocator import loaded_allocator, preload_choice
+
+    preferred = preload_choice(env)
+    expected = loaded_allocator(f"0-1 r-xp 0 0 0 {preferred}")["name"] if preferred else "system"
+    assert meta["versions"]["allocator"]["name"] == expected
+    assert json.loads(first.read_text())["allocator"] == expected
     assert all(t["status"] == "done" for t in meta["trials"].values())
     results = pd.read_csv(run / "results.csv")
     assert set(results.system) == {"baseline", "regular+featex"}

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..allocator import loaded_allocator
 from ..atomic import atomic_write_json
 from ..components import Clip
 from ..evaluation import layout
@@ -89,7 +90,9 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
     for a failure inside the trial: the record then has status ``failed`` and the error."""
     out = trial_dir(run_dir, trial)
     out.mkdir(parents=True, exist_ok=True)
-    record: dict[str, Any] = {"system": trial.system, "seed": trial.seed, "status": "running", "timings": {}}
+    # The allocator of the process that trains (a --workers process, a Ray worker): speed and memory only.
+    record: dict[str, Any] = {"system": trial.system, "seed": trial.seed, "status": "running", "timings": {},
+                              "allocator": loaded_allocator()["name"]}
     started = time.perf_counter()
     try:
         t0 = time.perf_counter()
