@@ -126,7 +126,12 @@ def reexec_with_preferred_allocator() -> None:
     library = preload_choice(os.environ)
     if library is None:
         return
+    if not sys.executable:  # an embedded interpreter: nothing to re-execute
+        return
     argv = [sys.executable, *sys.orig_argv[1:]]
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, argv, preload_environment(os.environ, library))
+    try:
+        os.execve(sys.executable, argv, preload_environment(os.environ, library))
+    except OSError:  # could not re-execute (permissions, a vanished interpreter): go on as we are
+        return
