@@ -35,7 +35,6 @@ from .errors import ConfigError
 
 ENV = "ASDBENCH_MALLOC"
 _GUARD = "_ASDBENCH_MALLOC_REEXEC"  # set in the re-executed process: never re-execute twice
-KNOWN = ("jemalloc", "tcmalloc", "mimalloc")
 LIBRARIES = {"jemalloc": ("libjemalloc.so.2",), "tcmalloc": ("libtcmalloc_minimal.so.4", "libtcmalloc.so.4")}
 """Shared-library names of each preferred allocator, in order of preference."""
 JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
@@ -67,21 +66,49 @@ def find_preferred() -> str | None:
     return None
 
 
-def loaded_allocator(maps: str | None = None) -> dict[str, str]:
-    """The allocator this process runs with: ``{"name": "tcmalloc", "path": ...}`` when a known
-    allocator library is mapped, else ``{"name": "system"}`` (glibc's malloc on Linux)."""
+ENTRY_POINTS = {"jemalloc": "mallctl", "tcmalloc": "tc_malloc", "mimalloc": "mi_malloc"}
+"""A function only that allocator exports. Found in the process's global symbol scope, the
+allocator serves ``malloc`` (preloaded or linked in); a private copy that some extension module
+loaded for itself (Ray ships one) is not found there and does not count."""
+
+
+def serving_allocator() -> str:
+    """Name of the allocator that serves this process's ``malloc``: one of :data:`ENTRY_POINTS`,
+    else ``"system"`` (glibc's malloc on Linux)."""
+    try:
+        process = ctypes.CDLL(None)
+    except OSError:
+        return "system"
+    for name, symbol in ENTRY_POINTS.items():
+        if hasattr(process, symbol):
+            return name
+    return "system"
+
+
+def allocator_name(library: str) -> str | None:
+    """The allocator a shared-library path belongs to (``.../libjemalloc.so.2`` -> jemalloc), or None."""
+    base = os.path.basename(library)
+    return next((name for name in ENTRY_POINTS if base.startswith(f"lib{name}")), None)
+
+
+def loaded_allocator(maps: str | None = None, name: str | None = None) -> dict[str, str]:
+    """The allocator this process runs with, ``{"name": "jemalloc", "path": ...}`` (the path of
+    its mapped library, where /proc/self/maps shows it), or ``{"name": "system"}``. ``maps`` and
+    ``name`` replace what is read from the running process (for tests)."""
+    name = serving_allocator() if name is None else name
+    if name == "system":
+        return {"name": "system"}
     if maps is None:
         try:
             maps = Path("/proc/self/maps").read_text()
         except OSError:
-            return {"name": "system"}
+            maps = ""
     for line in maps.splitlines():
-        path = line.split()[-1] if line.split() else ""
-        base = os.path.basename(path)
-        for name in KNOWN:
-            if base.startswith(f"lib{name}"):
-                return {"name": name, "path": path}
-    return {"name": "system"}
+        fields = line.split(maxsplit=5)
+        path = fields[5].removesuffix(" (deleted)") if len(fields) == 6 else ""
+        if allocator_name(path) == name:
+            return {"name": name, "path": path}
+    return {"name": name}
 
 
 def preload_choice(environ: Mapping[str, str]) -> str | None:
@@ -92,7 +119,7 @@ def preload_choice(environ: Mapping[str, str]) -> str | None:
     if environ.get(_GUARD) or choice == "system":
         return None
     if choice == "auto":
-        if any(name in environ.get("LD_PRELOAD", "") for name in KNOWN):
+        if environ.get("LD_PRELOAD"):  # the user preloads something already (an allocator, a sanitizer)
             return None
         return find_preferred()
     if choice in LIBRARIES:
@@ -112,26 +139,37 @@ def preload_environment(environ: Mapping[str, str], library: str) -> dict[str, s
     jemalloc, :data:`JEMALLOC_CONF` unless ``MALLOC_CONF`` is set already."""
     old = environ.get("LD_PRELOAD", "")
     env = {**environ, "LD_PRELOAD": f"{library}:{old}" if old else library, _GUARD: "1"}
-    if "jemalloc" in os.path.basename(library):
+    if allocator_name(library) == "jemalloc":
         env.setdefault("MALLOC_CONF", JEMALLOC_CONF)
     return env
 
 
 def reexec_with_preferred_allocator() -> None:
-    """Re-execute this Python process under the preferred allocator (see the module doc); returns
-    without doing anything where that is not needed or not possible (not Linux, an allocator
-    already loaded, ``ASDBENCH_MALLOC=system``, none installed)."""
-    if not sys.platform.startswith("linux") or loaded_allocator()["name"] != "system":
+    """Re-execute this Python process under the preferred allocator (see the module doc), or
+    under jemalloc with :data:`JEMALLOC_CONF` where jemalloc is preloaded already without a
+    ``MALLOC_CONF`` (its default purging is ~2x slower here); returns without doing anything
+    where that is not needed or not possible (not Linux, ``ASDBENCH_MALLOC=system``, another
+    allocator or another preload in place, none installed)."""
+    if not sys.platform.startswith("linux") or not sys.executable:
+        return
+    serving = serving_allocator()
+    if serving == "jemalloc":
+        quiet = os.environ.get(_GUARD) or os.environ.get(ENV, "").strip() == "system"
+        if "MALLOC_CONF" not in os.environ and not quiet:
+            _reexec({**os.environ, "MALLOC_CONF": JEMALLOC_CONF, _GUARD: "1"})
+        return
+    if serving != "system":
         return
     library = preload_choice(os.environ)
-    if library is None:
-        return
-    if not sys.executable:  # an embedded interpreter: nothing to re-execute
-        return
-    argv = [sys.executable, *sys.orig_argv[1:]]
+    if library is not None:
+        _reexec(preload_environment(os.environ, library))
+
+
+def _reexec(environ: Mapping[str, str]) -> None:
+    """``exec`` this interpreter again with its original arguments and ``environ``."""
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execve(sys.executable, argv, preload_environment(os.environ, library))
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], dict(environ))
     except OSError:  # could not re-execute (permissions, a vanished interpreter): go on as we are
         return

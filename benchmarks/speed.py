@@ -6,9 +6,9 @@ mixup -> StatEx -> FeatEx, regular head with C classes + SSL head with 9C classe
 DCASE2023):
 
 1. training throughput (clips/s) of every variant: ``optimised`` (``--precision``, default bf16
-   on CPUs with native bf16, channels-last, the preferred allocator: tcmalloc where installed,
-   see asdbench/allocator.py), ``optimised+glibc`` (the same under glibc's malloc with the
-   trainer's heap reuse; only when tcmalloc is in use), optionally ``optimised+compile``
+   on CPUs with native bf16, channels-last, the preferred allocator: jemalloc or tcmalloc where
+   installed, see asdbench/allocator.py), ``optimised+glibc`` (the same under glibc's malloc with
+   the trainer's heap reuse; only when another allocator is in use), optionally ``optimised+compile``
    (``--compile``: ``torch.compile`` of the training graph, and of the extraction graph with
    frozen weights), and ``baseline`` (fp32, no channels-last, no autocast, no compile, glibc's
    malloc without heap reuse: plain PyTorch). The variants' steps are interleaved (A, B, A, B, ...), so a
@@ -342,7 +342,7 @@ def child_rss(path: Path, steps: int, batch: int, precision: str, reuse: bool) -
 def bench_rss(clips: int, steps: int, batch: int, precision: str, work_dir: Path | None) -> dict[str, Any]:
     """Peak RSS of training from a small and a large cache (the default set-up: the preferred
     allocator, host-memory reuse on), and from the large one under glibc's malloc with heap reuse
-    (when tcmalloc is the preferred allocator) and without it (``--low-memory``)."""
+    (when another allocator is the preferred one) and without it (``--low-memory``)."""
     from asdbench.allocator import loaded_allocator
 
     out: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from asdbench import allocator
 from asdbench.allocator import (
     ENV,
     JEMALLOC_CONF,
+    allocator_name,
     find_allocator,
     find_preferred,
     loaded_allocator,
@@ -26,7 +28,7 @@ PREFERRED = find_preferred()
 needs_allocator = pytest.mark.skipif(
     PREFERRED is None or not os.path.isabs(PREFERRED) or not sys.platform.startswith("linux"),
     reason="neither jemalloc nor tcmalloc is installed (Debian: libjemalloc2, libtcmalloc-minimal4)")
-PREFERRED_NAME = loaded_allocator(f"0-1 r-xp 0 0 0 {PREFERRED}")["name"] if PREFERRED else None
+PREFERRED_NAME = allocator_name(PREFERRED) if PREFERRED else None
 
 MAPS = """\
 7f00-7f01 r-xp 00000000 fe:01 123 /usr/lib/x86_64-linux-gnu/libc.so.6
@@ -35,11 +37,19 @@ MAPS = """\
 """
 
 
-def test_loaded_allocator_reads_the_mapped_libraries():
-    assert loaded_allocator(MAPS) == {"name": "tcmalloc",
-                                      "path": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.10"}
-    assert loaded_allocator(MAPS.replace("tcmalloc_minimal", "jemalloc"))["name"] == "jemalloc"
-    assert loaded_allocator(MAPS.splitlines()[0] + "\n\n")["name"] == "system"
+def test_loaded_allocator_names_the_serving_one_and_its_library():
+    assert loaded_allocator(MAPS, "tcmalloc") == {"name": "tcmalloc",
+                                                  "path": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.10"}
+    deleted = MAPS.replace("libtcmalloc_minimal.so.4.5.10", "libjemalloc.so.2 (deleted)")  # after an upgrade
+    assert loaded_allocator(deleted, "jemalloc") == {"name": "jemalloc", "path": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}
+    assert loaded_allocator(MAPS, "jemalloc") == {"name": "jemalloc"}  # serving, but no library mapped by that name
+    assert loaded_allocator(MAPS, "system") == {"name": "system"}  # a mapped copy that does not serve malloc
+    assert allocator_name("/x/libjemalloc.so.2") == "jemalloc" and allocator_name("/x/libc.so.6") is None
+
+
+def test_this_test_process_runs_under_its_own_allocator():
+    expected = allocator_name(os.environ.get("LD_PRELOAD", "").split(":")[0]) or "system"
+    assert loaded_allocator()["name"] == expected
 
 
 def test_find_allocator_looks_in_the_library_folders(tmp_path, monkeypatch):
@@ -62,6 +72,7 @@ def test_preload_choice(tmp_path, monkeypatch):
     assert preload_choice({ENV: "tcmalloc"}) == "/lib/libtcmalloc_minimal.so.4"
     assert preload_choice({ENV: "system"}) is None
     assert preload_choice({"LD_PRELOAD": "/x/libjemalloc.so.2"}) is None  # the user chose one already
+    assert preload_choice({"LD_PRELOAD": "/x/libasan.so.8"}) is None  # or preloads something else
     assert preload_choice({"_ASDBENCH_MALLOC_REEXEC": "1"}) is None  # never twice
     lib = tmp_path / "libmimalloc.so"
     lib.write_bytes(b"")
@@ -91,6 +102,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the allocator is only chosen on Linux")
 def test_bad_choice_is_one_line_and_exit_code_2():
     result = subprocess.run([sys.executable, "-m", "asdbench", "--version"], env=_clean_env(ASDBENCH_MALLOC="/nowhere.so"),
                             capture_output=True, text=True, timeout=120)
@@ -100,7 +112,7 @@ def test_bad_choice_is_one_line_and_exit_code_2():
         "an allocator library such as libjemalloc.so.2)"]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD is Linux")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's loader message is checked")
 def test_command_reexecutes_once_under_the_chosen_library(tmp_path):
     """A file that is no library: the loader says so and ignores it, the guard prevents a second
     re-execution, and the command's own output and exit code are intact."""
@@ -132,20 +144,20 @@ def test_host_memory_reuse_leaves_other_allocators_alone():
 
 @needs_allocator
 def test_launcher_reexecutes_under_the_preferred_allocator(tmp_path):
-    script = tmp_path / "show.py"  # run through the launcher, as the console script does
-    script.write_text("from asdbench.allocator import loaded_allocator\n"
-                      "from asdbench.launcher import main\nimport sys\n"
-                      "print(loaded_allocator()['name'])\n")
-    out = subprocess.run([sys.executable, str(script)], env=_clean_env(), capture_output=True, text=True, timeout=120)
-    assert out.stdout.strip() == "system"  # a plain script is left alone
     launcher = tmp_path / "launch.py"
     launcher.write_text("from asdbench.allocator import loaded_allocator, reexec_with_preferred_allocator\n"
-                        "reexec_with_preferred_allocator()\nprint(loaded_allocator()['name'])\n")
+                        "import os\nreexec_with_preferred_allocator()\n"
+                        "print(loaded_allocator()['name'], os.environ.get('MALLOC_CONF'))\n")
     out = subprocess.run([sys.executable, str(launcher)], env=_clean_env(), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and out.stdout.strip() == PREFERRED_NAME, out.stderr
+    conf = JEMALLOC_CONF if PREFERRED_NAME == "jemalloc" else None
+    assert out.returncode == 0 and out.stdout.split() == [PREFERRED_NAME, str(conf)], out.stderr
+    if PREFERRED_NAME == "jemalloc":  # preloaded by the user without MALLOC_CONF: re-executed to set it
+        out = subprocess.run([sys.executable, str(launcher)], env=_clean_env(LD_PRELOAD=PREFERRED),
+                             capture_output=True, text=True, timeout=120)
+        assert out.stdout.split() == ["jemalloc", JEMALLOC_CONF], out.stderr
     out = subprocess.run([sys.executable, str(launcher)], env=_clean_env(ASDBENCH_MALLOC="system"), capture_output=True,
                          text=True, timeout=120)
-    assert out.stdout.strip() == "system"
+    assert out.stdout.split() == ["system", "None"]
 
 
 TRAIN = """

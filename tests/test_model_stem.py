@@ -158,3 +158,21 @@ def test_first_unit_skips_the_redundant_relu_exactly():
         outs.append((y, xi.grad, net.stem_conv.weight.grad))
     for a, b in zip(*outs, strict=True):
         assert torch.equal(a, b)
+
+
+def test_hooked_or_subclassed_modules_keep_their_call():
+    bn, _ = _pair()
+    pool = nn.MaxPool2d(3, 2)
+    calls = []
+    bn.register_forward_hook(lambda module, args, out: calls.append("bn"))
+    x = torch.randn(2, 16, 9, 9, requires_grad=True)
+    batch_norm_max_pool(x, bn, pool).sum().backward()
+    assert calls == ["bn"]
+
+    class MyNorm(nn.BatchNorm2d):
+        def forward(self, inp):
+            calls.append("sub")
+            return super().forward(inp)
+
+    batch_norm_max_pool(x, MyNorm(16), pool)
+    assert calls == ["bn", "sub"]

@@ -45,9 +45,9 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--device", help="auto, cpu or cuda. Default auto.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "auto"]), help="Training precision. Default fp32.")
 @click.option("--low-memory", is_flag=True, default=None,
-              help="Under glibc's malloc, free host memory after every step: ~1 GB less peak RSS at the paper "
-                   "preset, ~1.3x slower steps on CPU. No effect under jemalloc or tcmalloc (the default where "
-                   "installed), which need less memory anyway.")
+              help="Under glibc's malloc, free host memory after every step: 1-2 GB less peak RSS at the "
+                   "paper preset, ~1.5x slower steps on CPU. No effect under jemalloc or tcmalloc (the default "
+                   "where installed), which need less memory anyway.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Where trials run. Default local.")
 @click.option("--workers", type=int, help="Parallel local processes (or cores per Ray task split). Default 1.")
 @click.option("--address", help="Ray cluster address for --executor ray (default: start a local Ray).")

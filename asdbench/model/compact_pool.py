@@ -4,8 +4,8 @@ Why: PyTorch's ``max_pool2d`` keeps its whole input and an int64 index per outpu
 backward pass, although its backward kernel reads only the indices (and the input's shape and
 memory format). In the spectrogram network the shortcut max-pools of stages 3-5 keep ~110 MB
 that way at the paper preset in bf16, ~180 MB in fp32. Here the position of each maximum is
-kept as its offset from the window's top-left corner, an int16 for every plane narrower than
-``(2**15 - k) / (k - 1)`` (int32 beyond), and expanded to the kernel's int64 indices in
+kept as its offset from the window's top-left corner, an int16 while ``(k - 1) * (W + 1) <
+2**15`` for planes ``W`` columns wide (int32 beyond), and expanded to the kernel's int64 indices in
 backward. The same kernels run, so values and gradients are bit-identical
 (tests/test_model_stem.py).
 """

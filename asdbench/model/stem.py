@@ -56,13 +56,20 @@ class _BatchNormMaxPool(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None, None, None, None, None, None
 
 
+def _plain(module: nn.Module, kind: type) -> bool:
+    """Exactly ``kind`` with no hooks: the fused path bypasses the modules' ``__call__``."""
+    hooks = (module._forward_hooks, module._forward_pre_hooks, nn.modules.module._global_forward_hooks,
+             nn.modules.module._global_forward_pre_hooks)
+    return type(module) is kind and not any(hooks)
+
+
 def batch_norm_max_pool(x: torch.Tensor, bn: nn.Module, pool: nn.Module) -> torch.Tensor:
     """``pool(bn(x))``; for a training-mode ``BatchNorm2d`` and a valid-padding ``MaxPool2d``
-    with gradients recorded, through :class:`_BatchNormMaxPool` (same values, gradients and
+    (plain modules, no hooks) with gradients recorded, on CPU, through :class:`_BatchNormMaxPool` (same values, gradients and
     running-statistics updates, less memory kept for backward). Anything else (eval mode, the
     folded inference copy's modules) runs the modules as they are."""
-    if not (isinstance(bn, nn.BatchNorm2d) and isinstance(pool, nn.MaxPool2d)):
-        return pool(bn(x))
+    if not (_plain(bn, nn.BatchNorm2d) and _plain(pool, nn.MaxPool2d)) or x.device.type != "cpu":
+        return pool(bn(x))  # subclasses and hooks keep their call; CUDA keeps cuDNN's batch norm
     kernel, stride = pool.kernel_size, pool.stride
     fusable = (bn.training and torch.is_grad_enabled() and bn.track_running_stats and bn.affine
                and isinstance(kernel, int) and isinstance(stride, int) and pool.padding == 0

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..allocator import loaded_allocator
+from ..allocator import serving_allocator
 from ..components import Embedder, SystemSpec
 from ..errors import ConfigError
 from ..plugins import resolve
@@ -162,7 +162,7 @@ def host_memory_reuse(enabled: bool = True) -> Iterator[bool]:
     whether it is active.
     """
     global _reuse_depth
-    libc = _glibc() if enabled and loaded_allocator()["name"] == "system" else None
+    libc = _glibc() if enabled and serving_allocator() == "system" else None
     if libc is None:
         yield False
         return
