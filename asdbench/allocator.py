@@ -25,7 +25,6 @@ the path of an allocator library to preload. Debian/Ubuntu packages: ``libjemall
 from __future__ import annotations
 
 import ctypes.util
-import glob
 import os
 import sys
 from collections.abc import Mapping
@@ -49,11 +48,10 @@ def find_allocator(name: str, dirs: tuple[str, ...] = LIBRARY_DIRS) -> str | Non
         for library in LIBRARIES[name]:
             if os.path.isfile(os.path.join(directory, library)):
                 return os.path.join(directory, library)
-    for library in LIBRARIES[name]:
+    for library in LIBRARIES[name]:  # elsewhere on the loader's path: its soname, which LD_PRELOAD takes too
         found = ctypes.util.find_library(library.removeprefix("lib").split(".so")[0])
         if found:
-            hits = [p for d in dirs for p in glob.glob(os.path.join(d, found))]
-            return hits[0] if hits else found
+            return found
     return None
 
 
@@ -111,12 +109,27 @@ def loaded_allocator(maps: str | None = None, name: str | None = None) -> dict[s
     return {"name": name}
 
 
+def without_allocator(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without any allocator choice: no preload, no ``MALLOC_CONF``, no
+    ``ASDBENCH_MALLOC``, no re-execution guard (for child processes that must choose afresh)."""
+    return {k: v for k, v in environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF", ENV, _GUARD)}
+
+
+def _choice(environ: Mapping[str, str]) -> str:
+    return environ.get(ENV, "auto").strip() or "auto"
+
+
+def _opted_out(environ: Mapping[str, str]) -> bool:
+    """Already re-executed once, or ``ASDBENCH_MALLOC=system``."""
+    return bool(environ.get(_GUARD)) or _choice(environ) == "system"
+
+
 def preload_choice(environ: Mapping[str, str]) -> str | None:
     """The library to preload for ``environ`` (``ASDBENCH_MALLOC``), or None to keep the process
     as it is. Raises :class:`ConfigError` for an allocator that is not installed or a path that
     does not exist."""
-    choice = environ.get(ENV, "auto").strip() or "auto"
-    if environ.get(_GUARD) or choice == "system":
+    choice = _choice(environ)
+    if _opted_out(environ):
         return None
     if choice == "auto":
         if environ.get("LD_PRELOAD"):  # the user preloads something already (an allocator, a sanitizer)
@@ -138,8 +151,14 @@ def preload_environment(environ: Mapping[str, str], library: str) -> dict[str, s
     """``environ`` with ``library`` first in ``LD_PRELOAD``, the re-execution guard set and, for
     jemalloc, :data:`JEMALLOC_CONF` unless ``MALLOC_CONF`` is set already."""
     old = environ.get("LD_PRELOAD", "")
-    env = {**environ, "LD_PRELOAD": f"{library}:{old}" if old else library, _GUARD: "1"}
-    if allocator_name(library) == "jemalloc":
+    return _configured({**environ, "LD_PRELOAD": f"{library}:{old}" if old else library}, allocator_name(library))
+
+
+def _configured(environ: Mapping[str, str], allocator: str | None) -> dict[str, str]:
+    """``environ`` with the re-execution guard and, for jemalloc, :data:`JEMALLOC_CONF` unless
+    ``MALLOC_CONF`` is set already."""
+    env = {**environ, _GUARD: "1"}
+    if allocator == "jemalloc":
         env.setdefault("MALLOC_CONF", JEMALLOC_CONF)
     return env
 
@@ -154,9 +173,8 @@ def reexec_with_preferred_allocator() -> None:
         return
     serving = serving_allocator()
     if serving == "jemalloc":
-        quiet = os.environ.get(_GUARD) or os.environ.get(ENV, "").strip() == "system"
-        if "MALLOC_CONF" not in os.environ and not quiet:
-            _reexec({**os.environ, "MALLOC_CONF": JEMALLOC_CONF, _GUARD: "1"})
+        if "MALLOC_CONF" not in os.environ and not _opted_out(os.environ):
+            _reexec(_configured(os.environ, "jemalloc"))
         return
     if serving != "system":
         return

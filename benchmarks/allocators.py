@@ -26,13 +26,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-def vm_hwm_mb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) // 1024
-    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
-
-
 def child(precision: str, steps: int, reuse: bool) -> dict[str, Any]:
     """Runs in a fresh process: ``steps`` training steps on noise batches (the content does not
     change the cost), with the peak RSS after each."""
@@ -40,19 +33,12 @@ def child(precision: str, steps: int, reuse: bool) -> dict[str, Any]:
     import torch
 
     sys.path.insert(0, str(HERE))
-    from speed import CLASSES, SAMPLES, SYSTEM, Variant, train_config
+    from speed import CLASSES, SAMPLES, Variant, peak_rss_mb, training_step
 
-    from asdbench.allocator import loaded_allocator
-    from asdbench.systems import resolve_system
-    from asdbench.training.trainer import Trainer, build_model, host_memory_reuse
+    from asdbench.allocator import serving_allocator
+    from asdbench.training.trainer import host_memory_reuse
 
-    cfg = train_config(Variant("optimised", precision, channels_last=True, reuse_host_memory=reuse))
-    system = resolve_system(SYSTEM)
-    model, pipeline = build_model(cfg, system, SAMPLES, CLASSES)
-    model.train()
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
-    trainer = Trainer(cfg, system)
-    generator = torch.Generator().manual_seed(0)
+    _, step = training_step(Variant("optimised", precision, channels_last=True, reuse_host_memory=reuse))
     rng = np.random.default_rng(0)
     eye = torch.eye(CLASSES)
     peaks, times = [], []
@@ -61,19 +47,18 @@ def child(precision: str, steps: int, reuse: bool) -> dict[str, Any]:
             wave = torch.from_numpy((0.1 * rng.standard_normal((64, SAMPLES))).astype(np.float32))
             y = eye[torch.as_tensor(rng.integers(0, CLASSES, 64))]
             t0 = time.perf_counter()
-            trainer._step(model, pipeline, optimizer, generator, wave, y)
+            step(wave, y)
             times.append(time.perf_counter() - t0)
-            peaks.append(vm_hwm_mb())
-    return {"allocator": loaded_allocator()["name"], "peak_rss_mb_per_step": peaks,
+            peaks.append(round(peak_rss_mb()))
+    return {"allocator": serving_allocator(), "peak_rss_mb_per_step": peaks,
             "step_s_median": round(statistics.median(times[1:] or times), 3)}
 
 
 def cases() -> list[tuple[str, dict[str, str], bool]]:
     """(label, environment, host-memory reuse) for every allocator installed here."""
-    from asdbench.allocator import ENV, find_allocator, preload_environment
+    from asdbench.allocator import ENV, find_allocator, preload_environment, without_allocator
 
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("LD_PRELOAD", "MALLOC_CONF", ENV, "_ASDBENCH_MALLOC_REEXEC")}
+    base = without_allocator(os.environ)
     system = {**base, ENV: "system"}
     out = [("glibc, heap reuse", system, True), ("glibc, --low-memory", system, False)]
     jemalloc = find_allocator("jemalloc")

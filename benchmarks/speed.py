@@ -105,6 +105,28 @@ def train_config(v: Variant) -> Any:
                        reuse_host_memory=v.reuse_host_memory)
 
 
+def training_step(v: Variant, samples: int = SAMPLES) -> tuple[Any, Any]:
+    """The model of variant ``v`` (train mode) and ``step(wave, y)``: one optimisation step of the
+    system's trainer with Adam as the trainer builds it (the augmenters draw from a seeded generator)."""
+    from asdbench.systems import resolve_system
+    from asdbench.training.trainer import Trainer, build_model, compile_embedder
+
+    cfg = train_config(v)
+    system = resolve_system(SYSTEM)
+    model, pipeline = build_model(cfg, system, samples, CLASSES)
+    if v.compile:
+        compile_embedder(model.embedder)
+    model.train()
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
+    trainer = Trainer(cfg, system)
+    generator = torch.Generator().manual_seed(0)
+
+    def step(wave: torch.Tensor, y: torch.Tensor) -> None:
+        trainer._step(model, pipeline, optimizer, generator, wave, y)
+
+    return model, step
+
+
 def synthetic_batches(n_batches: int, batch: int, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Noise-like waveforms (fixed seed) with one-hot labels; the content does not change the cost."""
     rng = np.random.default_rng(seed)
@@ -119,13 +141,9 @@ def synthetic_batches(n_batches: int, batch: int, seed: int = 0) -> list[tuple[t
 def child_environment(allocator: str) -> dict[str, str]:
     """The environment of a child process: this one's (with the preferred allocator preloaded,
     if any), or for ``"system"`` without any preloaded allocator."""
-    from asdbench.allocator import ENV
+    from asdbench.allocator import ENV, without_allocator
 
-    env = dict(os.environ)
-    if allocator == "system":
-        env.pop("LD_PRELOAD", None)
-        env[ENV] = "system"
-    return env
+    return {**without_allocator(os.environ), ENV: "system"} if allocator == "system" else dict(os.environ)
 
 
 class VariantWorker:
@@ -174,25 +192,10 @@ def _variant_main(conn: Any, name: str, precision: str, channels_last: bool, com
 
     try:
         torch.set_num_threads(threads)
-        from asdbench.systems import resolve_system
-        from asdbench.training.trainer import (
-            Trainer,
-            build_model,
-            compile_embedder,
-            extract_embeddings,
-            host_memory_reuse,
-        )
+        from asdbench.training.trainer import extract_embeddings, host_memory_reuse
 
         t0 = time.perf_counter()
-        v = Variant(name, precision, channels_last, compile_, reuse)
-        cfg = train_config(v)
-        system = resolve_system(SYSTEM)
-        model, pipeline = build_model(cfg, system, SAMPLES, CLASSES)
-        if compile_:
-            compile_embedder(model.embedder)
-        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
-        trainer = Trainer(cfg, system)
-        generator = torch.Generator().manual_seed(0)
+        model, step = training_step(Variant(name, precision, channels_last, compile_, reuse))
         data = synthetic_batches(2, batch)
         waves = torch.cat([w for w, _ in data]).numpy()
         with host_memory_reuse(reuse):  # for the whole life of the process, as in a real run
@@ -203,9 +206,8 @@ def _variant_main(conn: Any, name: str, precision: str, channels_last: bool, com
                     break
                 t0 = time.perf_counter()
                 if command == "train":
-                    model.train()
-                    wave, y = data[args[0] % len(data)]
-                    trainer._step(model, pipeline, optimizer, generator, wave, y)
+                    model.train()  # extraction leaves it in eval mode
+                    step(*data[args[0] % len(data)])
                 elif command == "extract":
                     extract_embeddings(model.embedder, lambda idx: waves[np.asarray(idx) % len(waves)], args[0],
                                        batch_size=batch, device=torch.device("cpu"), precision=precision,
@@ -214,9 +216,9 @@ def _variant_main(conn: Any, name: str, precision: str, channels_last: bool, com
                     conn.send(("ok", peak_rss_mb()))
                     continue
                 elif command == "allocator":
-                    from asdbench.allocator import loaded_allocator
+                    from asdbench.allocator import serving_allocator
 
-                    conn.send(("ok", loaded_allocator()["name"]))
+                    conn.send(("ok", serving_allocator()))
                     continue
                 conn.send(("ok", time.perf_counter() - t0))
     except Exception:
@@ -305,36 +307,28 @@ def write_cache(folder: Path, n: int, samples: int = SAMPLES) -> Path:
 
 def child_rss(path: Path, steps: int, batch: int, precision: str, reuse: bool) -> dict[str, Any]:
     """Runs in a fresh process: train ``steps`` steps on random batches read from the cache."""
-    from asdbench.allocator import loaded_allocator
+    from asdbench.allocator import serving_allocator
     from asdbench.components import Clip
     from asdbench.data.cache import ClipCache
-    from asdbench.systems import resolve_system
-    from asdbench.training.trainer import Trainer, build_model, host_memory_reuse
+    from asdbench.training.trainer import host_memory_reuse
 
     manifest = json.loads(path.with_suffix(".json").read_text())
     n, samples = manifest["shape"]
     clips = [Clip(path, "bench", "00", "dev", "train", "source", "normal", "")] * n
     cache = ClipCache(path, path.with_suffix(".json"), manifest["key"], clips, samples, "int16", manifest["header_bytes"])
-    v = Variant("optimised", precision, channels_last=True, reuse_host_memory=reuse)
-    cfg = train_config(v)
-    system = resolve_system(SYSTEM)
-    model, pipeline = build_model(cfg, system, samples, CLASSES)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
-    trainer = Trainer(cfg, system)
-    model.train()
-    generator = torch.Generator().manual_seed(0)
+    _, step = training_step(Variant("optimised", precision, channels_last=True, reuse_host_memory=reuse), samples)
     rng = np.random.default_rng(0)
     eye = torch.eye(CLASSES)
     before = peak_rss_mb()
     t0 = time.perf_counter()
-    with host_memory_reuse(v.reuse_host_memory):
+    with host_memory_reuse(reuse):
         for _ in range(steps):
             idx = rng.choice(n, size=batch, replace=False)
             wave = torch.from_numpy(cache.read(idx))
             y = eye[torch.as_tensor(rng.integers(0, CLASSES, batch))]
-            trainer._step(model, pipeline, optimizer, generator, wave, y)
+            step(wave, y)
     return {"clips_in_cache": n, "cache_gb": round(path.stat().st_size / 1e9, 2), "steps": steps,
-            "precision": precision, "reuse_host_memory": reuse, "allocator": loaded_allocator()["name"],
+            "precision": precision, "reuse_host_memory": reuse, "allocator": serving_allocator(),
             "seconds": round(time.perf_counter() - t0, 2), "rss_before_training_mb": round(before),
             "peak_rss_mb": round(peak_rss_mb())}
 
@@ -343,13 +337,13 @@ def bench_rss(clips: int, steps: int, batch: int, precision: str, work_dir: Path
     """Peak RSS of training from a small and a large cache (the default set-up: the preferred
     allocator, host-memory reuse on), and from the large one under glibc's malloc with heap reuse
     (when another allocator is the preferred one) and without it (``--low-memory``)."""
-    from asdbench.allocator import loaded_allocator
+    from asdbench.allocator import serving_allocator
 
     out: dict[str, Any] = {}
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
     cases = [("small", max(batch, clips // 10), True, "preferred"), ("large", clips, True, "preferred")]
-    if loaded_allocator()["name"] != "system":
+    if serving_allocator() != "system":
         cases.append(("large_glibc", clips, True, "system"))
     cases.append(("large_glibc_no_reuse", clips, False, "system"))
     with tempfile.TemporaryDirectory(prefix="asdbench-speed-", dir=work_dir) as tmp:
@@ -434,7 +428,7 @@ def main() -> None:
         reexec_with_preferred_allocator()  # as the asdbench command does
     if args.threads:
         torch.set_num_threads(args.threads)
-    from asdbench.allocator import loaded_allocator
+    from asdbench.allocator import loaded_allocator, serving_allocator
     from asdbench.training.trainer import cpu_has_native_bf16
 
     precision = args.precision or ("bf16" if cpu_has_native_bf16() else "fp32")
@@ -466,7 +460,7 @@ def main() -> None:
     print(f"matmul peak: fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s; "
           f"{gflop_train:.2f} GFLOP per training clip; load {load()}", file=sys.stderr, flush=True)
     variants = [Variant("optimised", precision, channels_last=True)]
-    if loaded_allocator()["name"] != "system" and not args.no_glibc:
+    if serving_allocator() != "system" and not args.no_glibc:
         variants.append(Variant("optimised+glibc", precision, channels_last=True, allocator="system"))
     if args.compile:
         variants.append(Variant("optimised+compile", precision, channels_last=True, compile=True))

@@ -26,16 +26,17 @@ $PIP install --quiet -e ".[test,plot,resample,ray]" -e plugins/asdbench-ssl -e p
 # preset ~1.2 GB less peak memory than glibc's malloc at the same speed (asdbench/allocator.py,
 # docs/scaling.md). Installed from Debian/Ubuntu's packages when this script runs as root with
 # apt-get (ASDBENCH_NO_APT=1 skips it).
-has_allocator() { $VENV/bin/python -c "import sys; from asdbench.allocator import find_preferred; sys.exit(find_preferred() is None)"; }
-if ! has_allocator; then
+preferred_allocator() { $VENV/bin/python -c "from asdbench.allocator import find_preferred; print(find_preferred() or '')"; }
+ALLOCATOR=$(preferred_allocator)
+if [ -z "$ALLOCATOR" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -z "${ASDBENCH_NO_APT:-}" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -qq libjemalloc2 >/dev/null 2>&1 \
       || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libjemalloc2 >/dev/null 2>&1; } \
       || true
+    ALLOCATOR=$(preferred_allocator)
   fi
-  has_allocator || echo "note: neither jemalloc nor tcmalloc found; asdbench uses the C library's malloc" \
+  [ -n "$ALLOCATOR" ] || echo "note: neither jemalloc nor tcmalloc found; asdbench uses the C library's malloc" \
     "(~1.5x the peak memory). Install libjemalloc2 (Debian/Ubuntu) or jemalloc to lower it."
 fi
-ALLOCATOR=$($VENV/bin/python -c "from asdbench.allocator import find_preferred; print(find_preferred() or 'system malloc')")
-echo "asdbench installed in $VENV ($($VENV/bin/python -c 'import torch; print("torch", torch.__version__)'), allocator: $ALLOCATOR)"
+echo "asdbench installed in $VENV ($($VENV/bin/python -c 'import torch; print("torch", torch.__version__)'), allocator: ${ALLOCATOR:-system malloc})"

@@ -21,6 +21,7 @@ from asdbench.allocator import (
     loaded_allocator,
     preload_choice,
     preload_environment,
+    without_allocator,
 )
 from asdbench.errors import ConfigError
 
@@ -98,8 +99,7 @@ def test_preload_environment_puts_the_library_first():
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", ENV, "_ASDBENCH_MALLOC_REEXEC", "MALLOC_CONF")}
-    return {**env, **extra}
+    return {**without_allocator(os.environ), **extra}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the allocator is only chosen on Linux")

@@ -152,8 +152,9 @@ def test_shipped_experiment_files_resolve(path):
 
 
 def test_sigkill_then_resume_keeps_finished_trials(tiny_synthetic, tmp_path):
-    inherited = ("LD_PRELOAD", "MALLOC_CONF", "ASDBENCH_MALLOC", "_ASDBENCH_MALLOC_REEXEC")  # the allocator's choice is checked below
-    env = {**{k: v for k, v in os.environ.items() if k not in inherited}, "ASDBENCH_HOME": str(tmp_path / "home")}
+    from asdbench.allocator import without_allocator  # the allocator's own choice is checked below
+
+    env = {**without_allocator(os.environ), "ASDBENCH_HOME": str(tmp_path / "home")}
     run = tmp_path / "runs" / "k"
     cmd = [sys.executable, "-m", "asdbench", "run", "--data", str(tiny_synthetic), "--out", str(tmp_path / "runs"),
            "--name", "k", "--ssl", "baseline", "regular+featex", *TINY, "--epochs", "3"]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..allocator import loaded_allocator
+from ..allocator import serving_allocator
 from ..atomic import atomic_write_json
 from ..components import Clip
 from ..evaluation import layout
@@ -92,7 +92,7 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
     out.mkdir(parents=True, exist_ok=True)
     # The allocator of the process that trains (a --workers process, a Ray worker): speed and memory only.
     record: dict[str, Any] = {"system": trial.system, "seed": trial.seed, "status": "running", "timings": {},
-                              "allocator": loaded_allocator()["name"]}
+                              "allocator": serving_allocator()}
     started = time.perf_counter()
     try:
         t0 = time.perf_counter()
