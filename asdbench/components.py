@@ -210,6 +210,21 @@ class Backend(abc.ABC):
     def get_params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
 
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted back-end as JSON-ready metadata plus named numeric arrays.
+
+        A trial saves this beside its scores (``backend.json`` + ``backend.npz``, never pickle) so
+        that ``asdbench score`` can score new clips without refitting. Array names are free-form
+        strings; values must be numeric or bool arrays. Implement together with
+        :meth:`set_state`; a back-end without them still trains and scores, but cannot be saved.
+        """
+        raise NotImplementedError(f"back-end {type(self).__name__} does not implement get_state()/set_state(), so it cannot be saved")
+
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Backend:
+        """Restore what :meth:`get_state` returned, on an instance built with the same options;
+        afterwards ``score_samples`` gives the scores the fitted original gave. Returns ``self``."""
+        raise NotImplementedError(f"back-end {type(self).__name__} does not implement get_state()/set_state(), so it cannot be loaded")
+
 
 # --------------------------------------------------------------------------------------------
 # Systems (leaderboard rows)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -194,6 +195,26 @@ def test_execute_api_matches_cli_contract(tiny_synthetic, tmp_path, isolated_hom
                              "backends": ["kmeans", "knn"], "device": "cpu"})
     outcome = execute(cfg, tmp_path / "api", show_progress=False)
     assert outcome.failed == [] and set(outcome.results.backend) == {"kmeans", "knn"}
+    # Every row of embeddings.npz is indexed, and the saved back-ends re-score them exactly.
+    from asdbench.backends.persist import load_backend
+    from asdbench.evaluation.files import read_scores_table
+
+    trial = tmp_path / "api" / "baseline" / "seed-0"
+    index = pd.read_csv(trial / "embeddings.csv", dtype={"section": str})
+    with np.load(trial / "embeddings.npz") as npz:
+        train, test = npz["train"], npz["test"]
+    assert list(index.columns) == ["matrix", "row", "file", "path", "machine", "section", "split", "subset",
+                                   "domain", "label", "attribute"]
+    assert (index.matrix == "train").sum() == len(train) and (index.matrix == "test").sum() == len(test)
+    assert set(index[index.matrix == "train"].subset) == {"train"} and set(index.section) == {"00"}
+    rows = index[index.matrix == "test"].reset_index(drop=True)
+    groups = (rows.machine + "/section_" + rows.section).to_numpy()
+    for name in ("kmeans", "knn"):
+        saved = load_backend(trial / name)
+        scores = saved.score_samples(test, groups)
+        expected = read_scores_table(trial / name / "scores.csv").set_index("file")
+        np.testing.assert_array_equal(scores, expected.loc[rows.file, "score"].to_numpy())
+        np.testing.assert_array_equal(saved.decide(scores, groups), expected.loc[rows.file, "decision"].to_numpy())
 
 
 def test_third_party_strategy_trains_next_to_builtins(tiny_synthetic, tmp_path, isolated_home):

@@ -10,7 +10,8 @@ against it. Subclasses keep scikit-learn's conventions: parameters are construct
 from __future__ import annotations
 
 import abc
-from typing import Any
+import dataclasses
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -73,6 +74,9 @@ class GroupedBackend(Backend, abc.ABC):
     """
 
     percentile: float
+    #: The dataclass of one group's model; its fields are arrays or ``dict[str, array]``, which
+    #: is all :meth:`get_state` / :meth:`set_state` need to save and restore it.
+    model_type: ClassVar[type]
 
     # --- to implement ---------------------------------------------------------------------
 
@@ -151,6 +155,47 @@ class GroupedBackend(Backend, abc.ABC):
             rows = groups == group
             scores[rows] = self._score_group(self.models_[group], x[rows])
         return scores
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Groups, thresholds and every group model's arrays (``"<i>/<field>[/<key>]"``)."""
+        self._check_fitted()
+        arrays: dict[str, np.ndarray] = {"training_scores": self.training_scores_}
+        for i, group in enumerate(self.groups_):
+            model = self.models_[group]
+            for f in dataclasses.fields(model):
+                value = getattr(model, f.name)
+                if isinstance(value, dict):
+                    arrays.update({f"{i}/{f.name}/{key}": np.asarray(v) for key, v in value.items()})
+                else:
+                    arrays[f"{i}/{f.name}"] = np.asarray(value)
+        fields = {f.name: "dict" if isinstance(getattr(self.models_[self.groups_[0]], f.name), dict) else "array"
+                  for f in dataclasses.fields(self.model_type)}
+        meta = {"n_features_in": int(self.n_features_in_), "groups": list(self.groups_),
+                "threshold": {g: float(t) for g, t in self.threshold_.items()}, "fields": fields}
+        return meta, arrays
+
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> GroupedBackend:
+        """Rebuild the group models saved by :meth:`get_state` (``DataError`` when one is incomplete)."""
+        self.validate()
+        try:
+            self.n_features_in_ = int(meta["n_features_in"])
+            self.groups_ = [str(g) for g in meta["groups"]]
+            self.threshold_ = {str(g): float(t) for g, t in meta["threshold"].items()}
+            fields: dict[str, str] = dict(meta["fields"])
+            self.training_scores_ = np.asarray(arrays["training_scores"], dtype=np.float64)
+            self.models_ = {}
+            for i, group in enumerate(self.groups_):
+                values: dict[str, Any] = {}
+                for name, kind in fields.items():
+                    if kind == "dict":
+                        prefix = f"{i}/{name}/"
+                        values[name] = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+                    else:
+                        values[name] = arrays[f"{i}/{name}"]
+                self.models_[group] = self.model_type(**values)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"saved {type(self).__name__} state is incomplete or malformed ({type(exc).__name__}: {exc})") from exc
+        return self
 
     def decide(self, scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
         """0 (normal) / 1 (anomalous) per score: 1 where the score exceeds its group's threshold."""

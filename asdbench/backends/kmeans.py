@@ -42,6 +42,8 @@ class KMeansGroupModel:
 class KMeansBackend(GroupedBackend):
     """k-means on source embeddings + target embeddings as centres, cosine distance (the paper)."""
 
+    model_type = KMeansGroupModel
+
     def __init__(
         self,
         n_clusters: int = 16,

@@ -38,6 +38,8 @@ def _mean_knn_distance(distances: np.ndarray, k: int) -> np.ndarray:
 class KNNBackend(GroupedBackend):
     """Mean cosine distance to the k nearest training clips, minimum over the two domains."""
 
+    model_type = KNNGroupModel
+
     def __init__(self, k: int = 1, percentile: float = 90.0) -> None:
         self.k = k
         self.percentile = percentile

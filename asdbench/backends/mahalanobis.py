@@ -36,6 +36,8 @@ class MahalanobisGroupModel:
 class MahalanobisBackend(GroupedBackend):
     """Mahalanobis distance to the source / target mean (shared covariance), minimum of the two."""
 
+    model_type = MahalanobisGroupModel
+
     def __init__(self, covariance: str = "ledoit_wolf", percentile: float = 90.0) -> None:
         self.covariance = covariance
         self.percentile = percentile

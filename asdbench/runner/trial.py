@@ -1,8 +1,9 @@
 """One trial = one system trained with one seed, then scored by every back-end.
 
 Files of a trial (``<run>/<system>/seed-<k>/``): ``checkpoint.pt`` while training (per epoch),
-``weights.pt`` (embedder state_dict), ``embeddings.npz``, one folder per back-end with
-``scores.csv``, ``train_scores.csv``, the challenge-format CSVs and ``metrics.csv``, and finally
+``weights.pt`` (embedder state_dict), ``embeddings.npz`` with its row index ``embeddings.csv``, one
+folder per back-end with ``scores.csv``, ``train_scores.csv``, the challenge-format CSVs,
+``metrics.csv`` and the fitted back-end (``backend.json`` + ``backend.npz``), and finally
 ``trial.json`` with status ``done``: written last, so its presence means the trial is complete.
 """
 
@@ -21,7 +22,7 @@ import pandas as pd
 import torch
 
 from ..allocator import serving_allocator
-from ..atomic import atomic_write_json
+from ..atomic import atomic_write_json, atomic_write_text
 from ..components import Clip
 from ..evaluation import layout
 from ..plugins import resolve
@@ -37,6 +38,8 @@ from .config import RunConfig
 from .data import PreparedData, prepare
 
 TRIAL_FILE = "trial.json"
+EMBEDDINGS_INDEX = "embeddings.csv"
+INDEX_COLUMNS = ("matrix", "row", "file", "path", "machine", "section", "split", "subset", "domain", "label", "attribute")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,18 @@ def clip_table(clips: list[Clip]) -> pd.DataFrame:
         "label": [None if c.label is None else int(c.label == "anomaly") for c in clips],
         "group": [c.group for c in clips],
     })
+
+
+def embedding_index(train: list[Clip], test: list[Clip]) -> pd.DataFrame:
+    """What each row of ``embeddings.npz`` is: ``matrix`` (``train`` / ``test``) and ``row`` name the
+    row, then the clip's fields (domain / label empty where unknown)."""
+    rows = [
+        {"matrix": matrix, "row": i, "file": c.path.name, "path": str(c.path), "machine": c.machine,
+         "section": c.section, "split": c.split, "subset": c.subset, "domain": c.domain, "label": c.label,
+         "attribute": c.attribute}
+        for matrix, clips in (("train", train), ("test", test)) for i, c in enumerate(clips)
+    ]
+    return pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
 
 
 def train_config(config: RunConfig, seed: int) -> TrainConfig:
@@ -139,6 +154,7 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
     )
     record["timings"]["extract_s"] = round(time.perf_counter() - t0, 3)
     train_emb, test_emb = embeddings[:n_train], embeddings[n_train:]
+    atomic_write_text(out / EMBEDDINGS_INDEX, embedding_index(data.train, data.test).to_csv(index=False, lineterminator="\n"))
     np.savez(out / "embeddings.tmp.npz", train=train_emb, test=test_emb)
     (out / "embeddings.tmp.npz").replace(out / "embeddings.npz")
 
@@ -151,9 +167,13 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
         train_scores = training_scores(backend, train_emb, train_table["group"].to_numpy())
         test_scores = backend.score_samples(test_emb, test_table["group"].to_numpy())
         bdir = layout.backend_dir(out.parent.parent, trial.system, trial.seed, backend_name)
+        percentile = decision_percentile(backend)
         scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir,
-                                 data.dataset.version, write_challenge_files, write_scores_table, score_clips)
-        record["backends"][backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored}
+                                 data.dataset.version, write_challenge_files, write_scores_table, score_clips,
+                                 percentile=percentile)
+        saved = _save_backend(bdir, backend_name, {"seed": trial.seed, **config.backend_options.get(backend_name, {})},
+                              backend, decision_thresholds(train_table, train_scores, percentile), percentile)
+        record["backends"][backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored, **saved}
     checkpoint = out / "checkpoint.pt"
     checkpoint.unlink(missing_ok=True)
 
@@ -164,21 +184,46 @@ def training_scores(backend: Any, embeddings: np.ndarray, groups: np.ndarray) ->
     return np.asarray(scores) if scores is not None else backend.score_samples(embeddings, groups)
 
 
+def decision_percentile(backend: Any) -> float:
+    """The percentile of the training scores that decides "anomalous": the back-end's own
+    ``percentile`` option where it has one, else the reference's 90."""
+    return float(getattr(backend, "percentile", 90.0))
+
+
+def decision_thresholds(train_table: pd.DataFrame, train_scores: np.ndarray, percentile: float = 90.0) -> dict[str, float]:
+    """Per group, the ``percentile``-th percentile of its training scores (linear interpolation)."""
+    series = pd.Series(np.asarray(train_scores, dtype=np.float64)).groupby(train_table["group"].to_numpy())
+    return {str(g): float(t) for g, t in series.quantile(percentile / 100.0).items()}
+
+
 def decisions(train_table: pd.DataFrame, train_scores: np.ndarray, test_table: pd.DataFrame,
               test_scores: np.ndarray, percentile: float = 90.0) -> np.ndarray:
     """Decision = score above the 90th percentile of the group's training scores (reference §5)."""
-    thresholds = pd.Series(train_scores).groupby(train_table["group"].to_numpy()).quantile(percentile / 100.0)
+    thresholds = decision_thresholds(train_table, train_scores, percentile)
     limit = test_table["group"].map(thresholds).to_numpy(dtype=float)
     return (test_scores > limit).astype(int)
 
 
+def _save_backend(bdir: Path, name: str, options: dict[str, Any], backend: Any, thresholds: dict[str, float],
+                  percentile: float) -> dict[str, Any]:
+    """Save the fitted back-end for ``asdbench score``; one that cannot be saved is recorded, not fatal."""
+    from ..backends.persist import save_backend
+
+    try:
+        save_backend(bdir, name, options, backend, thresholds, percentile)
+    except NotImplementedError as exc:
+        return {"saved": False, "not_saved_because": str(exc)}
+    return {"saved": True}
+
+
 def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_table: pd.DataFrame,
                     train_scores: np.ndarray, bdir: Path, dataset_version: str,
-                    write_challenge_files: Any, write_scores_table: Any, score_clips: Any) -> dict[str, Any]:
+                    write_challenge_files: Any, write_scores_table: Any, score_clips: Any,
+                    percentile: float = 90.0) -> dict[str, Any]:
     """Challenge CSVs, per-clip tables and metric rows of one set of scores."""
     table = test_table.copy()
     table["score"] = test_scores
-    table["decision"] = decisions(train_table, train_scores, test_table, test_scores)
+    table["decision"] = decisions(train_table, train_scores, test_table, test_scores, percentile)
     write_challenge_files(bdir, table)
     write_scores_table(bdir / "scores.csv", table)
     train = train_table.copy()
@@ -188,8 +233,6 @@ def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_tab
     labelled = table[table["label"].notna() & table["domain"].notna()].copy()
     labelled["label"] = labelled["label"].astype(int)
     metrics = score_clips(labelled, dataset_version=dataset_version) if len(labelled) else pd.DataFrame()
-    from ..atomic import atomic_write_text
-
     atomic_write_text(bdir / "metrics.csv", metrics.to_csv(index=False))
     official = metrics[(metrics["metric"] == "official_score")] if len(metrics) else metrics
     return {"official_score": {row.split: round(float(row.value), 4) for row in official.itertuples()}}
