@@ -17,3 +17,11 @@ class PluginError(AsdbenchError):
 
 class ConfigError(AsdbenchError):
     """An option or config-file value is invalid; the message names the option."""
+
+
+class PreflightError(ConfigError):
+    """Several problems found before any work started; printed one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))

@@ -27,6 +27,7 @@ from .plugins import get_registry
 
 HEAD_TOKENS = ("regular", "ssl")
 TOP_LEVEL_OPTIONS = {"ssl_class_labels", "ssl_trainable_centres"}
+MODEL_COMPONENTS = ("embedder", "loss")  # option prefixes every system accepts besides its augmenters
 
 
 def parse_value(text: str) -> Any:
@@ -98,16 +99,23 @@ def resolve_system(spec: str) -> SystemSpec:
 def _apply_options(system: SystemSpec, options: dict[str, Any], spec: str) -> SystemSpec:
     component_options = {k: dict(v) for k, v in system.options.items()}
     changes: dict[str, Any] = {}
+    components = (*system.augmenters, *MODEL_COMPONENTS)
     for key, value in options.items():
         if key in TOP_LEVEL_OPTIONS:
-            changes[key] = bool(value)
+            if not isinstance(value, bool):
+                raise ConfigError(f"--ssl {spec!r}: option {key} must be true or false, got {value!r}")
+            changes[key] = value
         elif key == "heads":
             changes["heads"] = tuple(h for h in str(value).split("/") if h)
         elif "." in key:
             component, _, name = key.partition(".")
+            if component not in components or not name:
+                raise ConfigError(f"--ssl {spec!r}: option {key!r} is for {component!r}, which is not a component of "
+                                  f"this system (components: {', '.join(components)})")
             component_options.setdefault(component, {})[name] = value
         else:
-            raise ConfigError(f"--ssl {spec!r}: unknown option {key!r}")
+            raise ConfigError(f"--ssl {spec!r}: unknown option {key!r} (known: {', '.join(sorted(TOP_LEVEL_OPTIONS))}, "
+                              "heads, <component>.<option>)")
     return replace(system, options=component_options, **changes)
 
 

@@ -139,7 +139,7 @@ def test_low_memory_switches_off_host_memory_reuse(tmp_path):
     assert train_config(make_config(config, {}), seed=0).reuse_host_memory is False
     assert train_config(make_config(None, {"low_memory": None}), seed=0).reuse_host_memory is True
     config.write_text('low_memory = "yes"\n')
-    with pytest.raises(ConfigError, match="low_memory must be true or false, got 'yes'"):
+    with pytest.raises(ConfigError, match="low_memory: expected true or false, got 'yes'"):
         make_config(config, {})
 
 

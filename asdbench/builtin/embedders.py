@@ -21,6 +21,29 @@ def check_options(kind: str, name: str, target: Callable[..., Any], options: dic
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ConfigError(f"{kind} {name}: unknown option(s) {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
+    for param in params:
+        if param.name in options:
+            check_option_type(f"{kind} {name}", param, options[param.name])
+
+
+_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def check_option_type(who: str, param: inspect.Parameter, value: Any) -> None:
+    """The value must have the type of the option's default (``tmn=maybe`` is not a boolean):
+    spec options are parsed from text, so a typo must not reach the component as a string."""
+    default = param.default
+    if default is inspect.Parameter.empty or default is None or type(default) not in _EXPECTED:
+        return
+    expected = type(default)
+    if expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise ConfigError(f"{who}: option {param.name} must be {_EXPECTED[expected]}, got {value!r}")
 
 
 def two_branch(clip_samples: int, **options: Any):

@@ -10,14 +10,20 @@ from ..errors import AsdbenchError
 
 
 class _Group(click.Group):
-    """Turns user errors (AsdbenchError) into one line on stderr and exit code 2."""
+    """Turns user errors (AsdbenchError) into one line per problem on stderr and exit code 2, and
+    environment faults (a full disk, a read-only folder) into one line naming the file, exit 1."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except AsdbenchError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"Error: {line}", err=True)
             sys.exit(2)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group)

@@ -58,8 +58,14 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--format", "fmt", type=click.Choice(["plain", "github", "latex", "csv", "json"]), default="plain", show_default=True,
               help="Leaderboard format printed at the end.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--resample", is_flag=True, default=None,
+              help="Resample clips at another sample rate to the dataset's (DCASE folders; TOML: dataset_options).")
+@click.option("--strict-data", is_flag=True, default=None,
+              help="Any skipped or unreadable data file is an error (TOML: strict_data = true).")
+@click.option("--dry-run", is_flag=True, help="Check everything, print the resolved experiment and exit; writes nothing.")
 def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, batch_size, lr, embedder, loss,
-        backends, device, precision, low_memory, executor, workers, address, config_file, out, name, resume, fmt, quiet) -> None:
+        backends, device, precision, low_memory, executor, workers, address, config_file, out, name, resume, fmt, quiet,
+        resample, strict_data, dry_run) -> None:
     """Train and evaluate systems x seeds and print a leaderboard.
 
     With no options: the baseline and the proposed approach (combined), one seed, on the embedded
@@ -68,8 +74,10 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     from ..runner.config import make_config
     from ..runner.execute import execute
     from ..runner.orchestrator import default_run_name, load_run_config
+    from ..runner.preflight import check_run_name, plan_run
     from .leaderboard_output import print_leaderboard
 
+    check_run_name(name)
     if resume:
         run_dir = out / name if name else _newest_run(out)
         config = load_run_config(run_dir)
@@ -80,11 +88,24 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
             "train_from_test": train_from_test, "epochs": epochs, "batch_size": batch_size, "lr": lr,
             "embedder": embedder, "loss": loss, "backends": list(backends) or None, "device": device,
             "precision": precision, "low_memory": low_memory, "executor": executor, "workers": workers, "address": address,
+            "strict_data": strict_data,
         }
         config = make_config(config_file, overrides)
+        if resample:
+            config.dataset_options = {**config.dataset_options, "resample": True}
         run_dir = out / (name or default_run_name())
+    plan = plan_run(config, run_dir, resume)
+    if dry_run:
+        click.echo(plan.describe(), nl=False)
+        click.echo(f"dry run: nothing written (the run directory would be {run_dir})", err=True)
+        return
     click.echo(f"run directory: {run_dir}", err=True)
-    outcome = execute(config, run_dir, resume=resume, show_progress=not quiet)
+    outcome = execute(config, run_dir, resume=resume, show_progress=not quiet, plan=plan)
+    if outcome.results.empty:
+        click.echo(f"no trial finished: {len(outcome.failed)} trial(s) failed (details in {run_dir / 'run.json'})", err=True)
+        for key, error in outcome.errors.items():
+            click.echo(f"  {key}: {error}", err=True)
+        sys.exit(1)
     print_leaderboard([run_dir], fmt)
     if outcome.failed:
         click.echo(f"{len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)} (details in {run_dir / 'run.json'})", err=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import sys
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PreflightError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,6 +28,8 @@ class RunConfig:
     seeds: list[int] = field(default_factory=lambda: [0])
     dataset: str = "synthetic"
     data: str | None = None
+    dataset_options: dict[str, Any] = field(default_factory=dict)  # e.g. resample = true (DCASE folders)
+    strict_data: bool = False  # any skipped or unreadable file is an error instead of a reported skip
     preset: str = "quick"
     data_seed: int = 0
     train_from_test: float | None = None
@@ -52,36 +57,90 @@ class RunConfig:
         return asdict(self)
 
     def validate(self) -> RunConfig:
-        if not self.systems:
-            raise ConfigError("--ssl: at least one system is needed")
-        if len(set(self.systems)) != len(self.systems):
-            raise ConfigError(f"--ssl: a system is listed twice: {self.systems}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"--seeds: need distinct seeds, got {self.seeds}")
-        if self.preset not in ("quick", "paper"):
-            raise ConfigError(f"--preset must be quick or paper, got {self.preset!r}")
-        if self.epochs < 1:
-            raise ConfigError(f"--epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 2:
-            raise ConfigError(f"--batch-size must be >= 2, got {self.batch_size}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
-        if self.precision not in ("fp32", "bf16", "fp16", "auto"):
-            raise ConfigError(f"--precision must be fp32, bf16, fp16 or auto, got {self.precision!r}")
-        for flag in ("low_memory", "channels_last"):
-            if not isinstance(getattr(self, flag), bool):
-                raise ConfigError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
-        if self.executor not in ("local", "ray"):
-            raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {self.workers}")
-        if self.train_from_test is not None and not 0 < self.train_from_test < 1:
-            raise ConfigError(f"--train-from-test must be between 0 and 1, got {self.train_from_test}")
-        if self.cache_dtype not in ("int16", "float16"):
-            raise ConfigError(f"cache_dtype must be int16 or float16, got {self.cache_dtype!r}")
-        if not self.backends:
-            raise ConfigError("--backend: at least one back-end is needed")
+        """Self, or a :class:`PreflightError` listing every problem (types first, then ranges)."""
+        problems = self.problems()
+        if problems:
+            raise PreflightError(problems)
         return self
+
+    def problems(self) -> list[str]:
+        """Every type and range problem of the configuration, one line each naming the option."""
+        problems = type_problems(self)
+        if problems:  # ranges of wrongly typed values would only repeat the same complaint
+            return problems
+        checks: list[tuple[bool, str]] = [
+            (not self.systems, "--ssl: at least one system is needed"),
+            (len(set(self.systems)) != len(self.systems), f"--ssl: a system is listed twice: {self.systems}"),
+            (not self.seeds or len(set(self.seeds)) != len(self.seeds), f"--seeds: need distinct seeds, got {self.seeds}"),
+            (any(s < 0 for s in self.seeds), f"--seeds: seeds must be >= 0, got {self.seeds}"),
+            (self.preset not in ("quick", "paper"), f"--preset must be quick or paper, got {self.preset!r}"),
+            (self.data_seed < 0, f"--data-seed must be >= 0, got {self.data_seed}"),
+            (self.epochs < 1, f"--epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size < 2, f"--batch-size must be >= 2, got {self.batch_size}"),
+            (not (math.isfinite(self.lr) and self.lr > 0), f"--lr must be a positive number, got {self.lr}"),
+            (self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"),
+             f"--device must be auto, cpu or cuda, got {self.device!r}"),
+            (self.precision not in ("fp32", "bf16", "fp16", "auto"),
+             f"--precision must be fp32, bf16, fp16 or auto, got {self.precision!r}"),
+            (self.executor not in ("local", "ray"), f"--executor must be local or ray, got {self.executor!r}"),
+            (self.workers < 1, f"--workers must be >= 1, got {self.workers}"),
+            (self.train_from_test is not None and not 0 < self.train_from_test < 1,
+             f"--train-from-test must be between 0 and 1, got {self.train_from_test}"),
+            (self.cache_dtype not in ("int16", "float16"), f"cache_dtype must be int16 or float16, got {self.cache_dtype!r}"),
+            (not self.backends, "--backend: at least one back-end is needed"),
+            (len(set(self.backends)) != len(self.backends), f"--backend: a back-end is listed twice: {self.backends}"),
+        ]
+        problems = [message for failed, message in checks if failed]
+        for name in sorted(set(self.backend_options) - set(self.backends)):
+            problems.append(f"backend_options: options for back-end {name!r}, which is not in --backend "
+                            f"({', '.join(self.backends)})")
+        return problems
+
+
+_HINTS = typing.get_type_hints(RunConfig)
+
+
+def _type_name(hint: Any) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "none"}
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint) if a is not type(None))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(hint)[0]).removeprefix('a ').removeprefix('an ')}s"
+    if origin is dict:
+        return "a table"
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def matches(value: Any, hint: Any) -> bool:
+    """Strict type check of a configuration value: no bool for an int, no string for a list."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(matches(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        return isinstance(value, list) and all(matches(v, typing.get_args(hint)[0]) for v in value)
+    if origin is dict:
+        key_hint, value_hint = typing.get_args(hint)
+        return isinstance(value, dict) and all(matches(k, key_hint) and matches(v, value_hint) for k, v in value.items())
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def type_problems(config: RunConfig) -> list[str]:
+    """One line per field whose value has the wrong type (TOML ``epochs = 1.5``, ``seeds = ["a"]``)."""
+    problems = []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if not matches(value, _HINTS[f.name]):
+            problems.append(f"{f.name}: expected {_type_name(_HINTS[f.name])}, got {value!r}")
+    return problems
 
 
 _FIELDS = {f.name for f in fields(RunConfig)}
@@ -94,24 +153,34 @@ def load_toml(path: Path) -> dict[str, Any]:
             raw = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"--config: file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {path}: is a folder, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"--config {path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--config {path}: not UTF-8 text (TOML files are UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"--config {path}: invalid TOML ({exc})") from None
-    values = dict(raw.get("run", raw))
+    run_table = raw.get("run", raw)
+    if not isinstance(run_table, dict):
+        raise ConfigError(f"--config {path}: 'run' must be a table, got {run_table!r}")
+    values = dict(run_table)
     values.pop("system", None)
     systems = raw.get("system")
     if systems is not None:
-        try:
-            values["systems"] = [s["spec"] if isinstance(s, dict) else str(s) for s in systems]
-        except KeyError:
-            raise ConfigError(f"--config {path}: every [[system]] needs a 'spec'") from None
-    if "seeds" in values and isinstance(values["seeds"], int):
+        if not isinstance(systems, list) or not all(isinstance(s, dict) and isinstance(s.get("spec"), str) for s in systems):
+            raise ConfigError(f"--config {path}: every [[system]] needs a 'spec' string")
+        values["systems"] = [s["spec"] for s in systems]
+    if "seeds" in values and isinstance(values["seeds"], int) and not isinstance(values["seeds"], bool):
+        if values["seeds"] < 1:
+            raise ConfigError(f"--config {path}: seeds must be >= 1 (a count) or a list of seeds, got {values['seeds']}")
         values["seeds"] = list(range(values["seeds"]))
     unknown = sorted(set(values) - _FIELDS - {"paper"})
     if unknown:
         raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_FIELDS))})")
     if "paper" in values:
         values["reference"] = values.pop("paper")
-    if values.get("data") is not None:
+    if isinstance(values.get("data"), str):
         data = Path(values["data"]).expanduser()
         values["data"] = str(data if data.is_absolute() else (path.parent / data).resolve())
     return values
@@ -122,8 +191,15 @@ def make_config(config_file: Path | None, overrides: dict[str, Any]) -> RunConfi
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(load_toml(config_file))
+    from_file = set(values)
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return RunConfig(**values).validate()
+        config = RunConfig(**values)
     except TypeError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from None
+    problems = config.problems()
+    if config_file is not None:  # a wrongly typed value can only come from the file: name it
+        problems = [f"--config {config_file}: {p}" if p.split(":")[0] in from_file else p for p in problems]
+    if problems:
+        raise PreflightError(problems)
+    return config

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..components import Clip, Dataset, class_key
-from ..errors import DataError
+from ..errors import DataError, PreflightError
 from ..plugins import resolve
 from .config import RunConfig
 
@@ -61,11 +61,16 @@ def load_configured_dataset(config: RunConfig) -> Dataset:
     if root is not None and name == "synthetic" and not (root / "synthetic.json").exists():
         name = "dcase"
     factory = resolve("dataset", name).factory
+    from .preflight import dataset_option_problems
+
+    problems = dataset_option_problems(dataclasses.replace(config, dataset=name), factory)
+    if problems:
+        raise PreflightError(problems)
     if name == "synthetic":
-        return factory(root, preset=config.preset, seed=config.data_seed)
+        return factory(root, preset=config.preset, seed=config.data_seed, **config.dataset_options)
     if root is None:
         raise DataError(f"--dataset {name}: needs --data PATH (the dataset's root folder)")
-    return factory(root, seed=config.data_seed)
+    return factory(root, seed=config.data_seed, **config.dataset_options)
 
 
 def holdout_training_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:
@@ -88,18 +93,24 @@ def holdout_training_split(dataset: Dataset, fraction: float, seed: int) -> Data
     return dataclasses.replace(dataset, clips=sorted(clips), name=f"{dataset.name}+train-from-test-{fraction:g}")
 
 
-def prepare(config: RunConfig, cache_dir: Path | None = None) -> PreparedData:
-    """Load, split and cache the data of a run; cheap when the clip cache already exists."""
-    from ..data.cache import open_clip_cache
-
+def select_dataset(config: RunConfig) -> Dataset:
+    """The run's dataset with its training/test split (scanned and probed, nothing decoded yet)."""
     dataset = load_configured_dataset(config)
     if config.train_from_test is not None:
         dataset = holdout_training_split(dataset, config.train_from_test, config.data_seed)
+    if not dataset.select(subset="train"):
+        raise DataError(f"{dataset.root}: no training clips found (for test-only data use --train-from-test)")
+    if not dataset.select(subset="test"):
+        raise DataError(f"{dataset.root}: no test clips found")
+    return dataset
+
+
+def prepare(config: RunConfig, cache_dir: Path | None = None, dataset: Dataset | None = None) -> PreparedData:
+    """Load, split and cache the data of a run; cheap when the clip cache already exists."""
+    from ..data.cache import open_clip_cache
+
+    dataset = dataset if dataset is not None else select_dataset(config)
     train = dataset.select(subset="train")
     test = dataset.select(subset="test")
-    if not train:
-        raise DataError(f"{dataset.root}: no training clips found (for test-only data use --train-from-test)")
-    if not test:
-        raise DataError(f"{dataset.root}: no test clips found")
     cache = open_clip_cache(dataset, train + test, cache_dir, dtype=config.cache_dtype)
     return PreparedData(dataset, train, test, dataset.train_classes(), cache)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from .config import RunConfig
 from .data import prepare
 from .executors import run_processes, run_ray
 from .orchestrator import finish_run, start_run, trials_of, write_results
+from .preflight import Plan, plan_run
 from .trial import Trial, read_trial_status, run_trial
 
 
@@ -24,6 +25,7 @@ class RunOutcome:
     results: pd.DataFrame
     failed: list[str]
     skipped: list[str]
+    errors: dict[str, str] = field(default_factory=dict)  # failed trial -> its error
 
 
 def _status_line(done: int, total: int, trial: Trial, record: dict[str, Any]) -> str:
@@ -37,11 +39,32 @@ def _status_line(done: int, total: int, trial: Trial, record: dict[str, Any]) ->
     return f"[{done}/{total}] {trial.system} seed {trial.seed}: official score {'; '.join(parts)} ({seconds:.0f} s)"
 
 
-def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True) -> RunOutcome:
-    """Run (or resume) the experiment in ``run_dir``; trial failures are recorded, not raised."""
-    state = start_run(config, run_dir, resume)
+SKIPPED_FILES = "skipped-files.txt"
+
+
+def report_skipped_files(problems: list[str], run_dir: Path) -> None:
+    """Before training: one summary of skipped files on the terminal, the full list in the run."""
+    from ..atomic import atomic_write_text
+    from ..data.problems import summarise_problems
+
+    if not problems:
+        return
+    atomic_write_text(run_dir / SKIPPED_FILES, "".join(f"{p}\n" for p in problems))
+    for line in summarise_problems(problems, run_dir / SKIPPED_FILES):
+        tqdm.write(f"data: {line}", file=sys.stderr)
+
+
+def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True,
+            plan: Plan | None = None) -> RunOutcome:
+    """Run (or resume) the experiment in ``run_dir``; trial failures are recorded, not raised.
+
+    Pre-flight (:func:`plan_run`) runs first unless ``plan`` is given: a problem found there
+    raises before the run directory exists."""
     t0 = time.perf_counter()
-    data = prepare(config)
+    plan = plan if plan is not None else plan_run(config, run_dir, resume)
+    state = start_run(config, run_dir, resume)
+    report_skipped_files(plan.dataset.problems, run_dir)
+    data = prepare(config, dataset=plan.dataset)
     state.data["dataset"] = data.summary()
     state.data.setdefault("timings", {})["data_s"] = round(time.perf_counter() - t0, 3)
     state.save()
@@ -88,4 +111,5 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
     outer.close()
     table = finish_run(state, run_dir, config, data.dataset.version)
     failed = [k for k, v in state.data["trials"].items() if v.get("status") != "done"]
-    return RunOutcome(run_dir, table, failed, skipped)
+    errors = {k: str(state.data["trials"][k].get("error", state.data["trials"][k].get("status"))) for k in failed}
+    return RunOutcome(run_dir, table, failed, skipped, errors)
