@@ -1,6 +1,10 @@
 """The interfaces every plugin implements: datasets, embedders, augmenters, loss heads, back-ends.
 
 Plain data crosses the boundaries: numpy arrays, torch tensors and the small dataclasses below.
+``Embedder`` and ``LossHead`` are ``torch.nn.Module`` subclasses: they live in
+:mod:`asdbench.nn_components` and are imported from here on first use, so that importing this
+module (every plugin's registration does) does not import torch: commands that only list or
+compare stay fast.
 """
 
 from __future__ import annotations
@@ -9,11 +13,15 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    import torch
+
+    from .nn_components import Embedder as Embedder
+    from .nn_components import LossHead as LossHead
 
 # --------------------------------------------------------------------------------------------
 # Data
@@ -38,6 +46,12 @@ class Clip:
     domain: str | None
     label: str | None
     attribute: str  # the attribute string from the name ("" when absent)
+    name: str = ""  # the clip's name in scores and challenge files when the file name is not unique
+
+    @property
+    def file(self) -> str:
+        """The clip's name in result tables: ``name``, else the file name (unique per group)."""
+        return self.name or self.path.name
 
     @property
     def group(self) -> str:
@@ -91,44 +105,6 @@ def class_key(clip: Clip) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Embedders
-# --------------------------------------------------------------------------------------------
-
-
-class Embedder(nn.Module, abc.ABC):
-    """A network whose forward pass is split at the points where augmenters act.
-
-    ``features(wave)`` -> dict of front-end representations (``features`` stage);
-    ``encode(features)`` -> dict of sub-embeddings (``embedding`` stage);
-    ``combine(sub)`` -> one embedding per clip. ``forward`` chains the three.
-    """
-
-    embedding_dim: int
-
-    @abc.abstractmethod
-    def features(self, wave: torch.Tensor) -> dict[str, torch.Tensor]: ...
-
-    @abc.abstractmethod
-    def encode(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]: ...
-
-    def combine(self, sub: dict[str, torch.Tensor]) -> torch.Tensor:
-        return torch.cat([sub[k] for k in sub], dim=-1)
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.combine(self.encode(self.features(wave)))
-
-    def regularization(self) -> torch.Tensor:
-        """Weight penalty added to the loss (L2 on kernels for the two-branch network)."""
-        return torch.zeros(())
-
-    def for_inference(self) -> Embedder:
-        """The module that embedding extraction runs (eval mode, no gradients): ``self``, or a
-        faster copy computing the same embeddings up to float rounding (e.g. batch norms folded
-        into the preceding layers). Never trained, never saved."""
-        return self
-
-
-# --------------------------------------------------------------------------------------------
 # Augmenters (SSL strategies)
 # --------------------------------------------------------------------------------------------
 
@@ -165,6 +141,8 @@ class Augmenter(abc.ABC):
 
 def partner_indices(batch_size: int, mode: str, generator: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
     """Partner of every sample: the batch reversed (reference) or a random permutation."""
+    import torch
+
     if mode == "reversed":
         return torch.arange(batch_size - 1, -1, -1, device=device)
     if mode == "random":
@@ -174,19 +152,9 @@ def partner_indices(batch_size: int, mode: str, generator: torch.Generator, devi
 
 def coin_flips(batch_size: int, p: float, generator: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
     """Per-sample Bernoulli(p) decisions as a bool tensor."""
+    import torch
+
     return (torch.rand(batch_size, generator=generator) < p).to(device)
-
-
-# --------------------------------------------------------------------------------------------
-# Loss heads
-# --------------------------------------------------------------------------------------------
-
-
-class LossHead(nn.Module, abc.ABC):
-    """Maps embeddings + soft labels to a scalar loss; ``probabilities`` for diagnostics."""
-
-    @abc.abstractmethod
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,3 +214,14 @@ class SystemSpec:
     ssl_trainable_centres: bool = True
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
+
+
+_NN = ("Embedder", "LossHead")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NN:
+        from . import nn_components
+
+        return getattr(nn_components, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -162,6 +162,52 @@ def plugin_meta(name: str) -> PluginMeta:
     return _meta.get(name, PluginMeta("?", ""))
 
 
+class LazyFactory:
+    """A factory named ``"package.module:attribute"``, imported on its first call.
+
+    Registering ``LazyFactory("my_plugin.heavy:MyAugmenter", "one line")`` instead of the class
+    keeps torch (or any heavy import) out of the plugin's registration module, so commands that
+    only list, describe or compare (``asdbench plugins``, ``--help``, tab completion) stay fast.
+    ``inspect.signature`` and :attr:`target` import the real factory (``asdbench describe``).
+    """
+
+    def __init__(self, target: str, doc: str = "") -> None:
+        module, sep, attribute = target.partition(":")
+        if not sep or not module or not attribute:
+            raise PluginError(f"lazy factory {target!r}: expected 'package.module:attribute'")
+        self.path = target
+        self.__doc__ = doc
+        self._target: Callable[..., Any] | None = None
+
+    @property
+    def target(self) -> Callable[..., Any]:
+        """The real factory (imported now if it was not yet)."""
+        if self._target is None:
+            module, _, attribute = self.path.partition(":")
+            obj: Any = importlib.import_module(module)
+            for part in attribute.split("."):
+                obj = getattr(obj, part)
+            self._target = obj
+        return self._target
+
+    @property
+    def __signature__(self) -> Any:
+        import inspect
+
+        return inspect.signature(self.target)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.target(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"LazyFactory({self.path!r})"
+
+
+def lazy(target: str, doc: str = "") -> LazyFactory:
+    """Shorthand for :class:`LazyFactory`."""
+    return LazyFactory(target, doc)
+
+
 @dataclass(frozen=True)
 class Component:
     """One registered component: what kind, under which name, from which plugin."""

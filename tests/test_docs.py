@@ -154,9 +154,10 @@ def console_commands(path: Path) -> list[list[str]]:
 def _command_for(args: list[str]) -> tuple[list[str], click.Command]:
     path, command = [], main
     for token in args:
-        if isinstance(command, click.Group) and token in command.commands:
+        sub = command.get_command(click.Context(command), token) if isinstance(command, click.Group) else None
+        if sub is not None:  # get_command: the top-level group imports its sub-commands lazily
             path.append(token)
-            command = command.commands[token]
+            command = sub
         else:
             break
     return path, command

@@ -53,8 +53,8 @@ def test_describe_samples_overrides_preset() -> None:
 def test_describe_loss_lists_options() -> None:
     result = CliRunner().invoke(main, ["describe", "loss", "sub-cluster-adacos"])
     assert result.exit_code == 0, result.output
-    assert "sub_clusters = 16" in result.output and "faithful_scale = True" in result.output
-    assert "trainable (required)" in result.output
+    assert "sub_clusters: int = 16" in result.output and "faithful_scale: bool = True" in result.output
+    assert "trainable: bool (required)" in result.output
 
 
 @pytest.mark.parametrize(

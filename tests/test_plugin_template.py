@@ -41,6 +41,15 @@ def test_cli_creates_the_package_layout(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
 
 
+def test_hyphenated_names_are_normalised_and_the_folder_is_printed(tmp_path):
+    result = CliRunner().invoke(main, ["plugin", "new", "my-strategy", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Name 'my-strategy' normalised to 'my_strategy'" in result.output
+    assert f"Created {tmp_path / 'asdbench-my-strategy'}/" in result.output
+    assert (tmp_path / "asdbench-my-strategy" / "asdbench_my_strategy" / "plugin.py").is_file()
+    assert "asdbench run --ssl regular+my_strategy" in result.output
+
+
 def test_generated_code_is_valid_python_for_every_stage():
     for stage in ("waveform", "features", "embedding"):
         files = render("probe", stage, 2)

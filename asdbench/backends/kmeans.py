@@ -20,8 +20,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
 
 from ..errors import ConfigError, DataError
 from .base import GroupedBackend, cosine_distances
@@ -40,7 +38,14 @@ class KMeansGroupModel:
 
 
 class KMeansBackend(GroupedBackend):
-    """k-means on source embeddings + target embeddings as centres, cosine distance (the paper)."""
+    """k-means on source embeddings + target embeddings as centres, cosine distance (the paper).
+
+    n_clusters: k-means clusters per machine type and section (16 in the reference)
+    n_init: k-means++ restarts, the best inertia is kept
+    max_iter: iterations per restart
+    seed: seeds the k-means++ initialisations (the runner passes the trial's seed)
+    percentile: decision threshold, percentile of the group's training scores
+    """
 
     model_type = KMeansGroupModel
 
@@ -67,6 +72,10 @@ class KMeansBackend(GroupedBackend):
             raise ConfigError(f"kmeans back-end option seed must be a non-negative integer, got {self.seed!r}")
 
     def _fit_group(self, group: str, x: np.ndarray, domains: np.ndarray) -> KMeansGroupModel:
+        # Imported here, not at the top: describing or listing back-ends must not pay for it.
+        from sklearn.cluster import KMeans
+        from sklearn.exceptions import ConvergenceWarning
+
         source = x[domains == "source"]
         if source.shape[0] == 0:
             raise DataError(f"kmeans back-end: group {group!r} has no source-domain training embeddings to cluster")

@@ -36,7 +36,11 @@ def _mean_knn_distance(distances: np.ndarray, k: int) -> np.ndarray:
 
 
 class KNNBackend(GroupedBackend):
-    """Mean cosine distance to the k nearest training clips, minimum over the two domains."""
+    """Mean cosine distance to the k nearest training clips, minimum over the two domains.
+
+    k: nearest neighbours averaged per domain
+    percentile: decision threshold, percentile of the group's (leave-one-out) training scores
+    """
 
     model_type = KNNGroupModel
 

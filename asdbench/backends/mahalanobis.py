@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import pinvh
-from sklearn.covariance import LedoitWolf, empirical_covariance
 
 from ..errors import ConfigError
 from .base import DOMAINS, GroupedBackend
@@ -34,7 +32,11 @@ class MahalanobisGroupModel:
 
 
 class MahalanobisBackend(GroupedBackend):
-    """Mahalanobis distance to the source / target mean (shared covariance), minimum of the two."""
+    """Mahalanobis distance to the source / target mean (shared covariance), minimum of the two.
+
+    covariance: ledoit_wolf (shrunk, default) or empirical (maximum likelihood, pseudo-inverse)
+    percentile: decision threshold, percentile of the group's training scores
+    """
 
     model_type = MahalanobisGroupModel
 
@@ -49,6 +51,10 @@ class MahalanobisBackend(GroupedBackend):
             )
 
     def _fit_group(self, group: str, x: np.ndarray, domains: np.ndarray) -> MahalanobisGroupModel:
+        # Imported here, not at the top: describing or listing back-ends must not pay for it.
+        from scipy.linalg import pinvh
+        from sklearn.covariance import LedoitWolf, empirical_covariance
+
         means = {d: x[domains == d].mean(axis=0) for d in DOMAINS if np.any(domains == d)}
         centred = x.copy()
         for d, mu in means.items():

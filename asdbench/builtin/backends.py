@@ -1,53 +1,28 @@
-"""Built-in back-ends, registered through the same hook a third-party plugin uses.
-
-Every factory takes ``(**options)`` and accepts ``seed`` so the runner can pass the trial's seed
-uniformly; only k-means uses it (k-NN and Mahalanobis are deterministic). Unknown options and
-invalid values are a :class:`ConfigError` naming the option before any training starts.
-"""
+"""Built-in back-ends, registered through the same hook a third-party plugin uses (factories in
+:mod:`.backend_factories`, imported when one is first built)."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Any
 
-from ..backends import GroupedBackend, KMeansBackend, KNNBackend, MahalanobisBackend
-from ..errors import ConfigError
 from ..hookspecs import hookimpl
-
-
-def _factory(name: str, cls: type[GroupedBackend], uses_seed: bool) -> Callable[..., GroupedBackend]:
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-
-    def make(**options: Any) -> GroupedBackend:
-        if not uses_seed:
-            options.pop("seed", None)
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise ConfigError(
-                f"unknown option {unknown[0]!r} for back-end {name!r} (options: {', '.join(accepted + ([] if uses_seed else ['seed']))})"
-            )
-        return cls(**options).validate()
-
-    make.__name__ = f"make_{name}_backend"
-    make.__doc__ = cls.__doc__
-    return make
+from ..plugins import lazy
 
 
 @hookimpl
 def register_backends(register: Callable[..., None]) -> None:
     register(
         "kmeans",
-        _factory("kmeans", KMeansBackend, uses_seed=True),
+        lazy("asdbench.builtin.backend_factories:kmeans"),
         "k-means (16) on source + target clips as centres, cosine distance (the paper's back-end)",
     )
     register(
         "knn",
-        _factory("knn", KNNBackend, uses_seed=False),
+        lazy("asdbench.builtin.backend_factories:knn"),
         "cosine k-NN, separate source / target memories, minimum over domains",
     )
     register(
         "mahalanobis",
-        _factory("mahalanobis", MahalanobisBackend, uses_seed=False),
+        lazy("asdbench.builtin.backend_factories:mahalanobis"),
         "Mahalanobis distance to source / target means, shared Ledoit-Wolf covariance",
     )

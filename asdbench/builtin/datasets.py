@@ -57,6 +57,26 @@ def synthetic(root: str | Path | None = None, *, preset: str = "quick", seed: in
     return dataclasses.replace(dataset, version="synthetic")
 
 
+def _folder(root: str | Path, *, seed: int = 0, resample: bool = False, layout: str = "auto",
+            sample_rate: int = 16000, seconds: float | None = None) -> Dataset:
+    """A folder in one of the layouts of asdbench.data.folder (layout: auto, mimii, normal-anomaly, machine-folders)."""
+    from ..data.folder import load_folder_dataset
+
+    if root is None:
+        raise DataError("dataset folder: needs --data PATH (the folder)")
+    return load_folder_dataset(root, layout=layout, seed=seed, resample=resample, sample_rate=sample_rate, seconds=seconds)
+
+
+def _manifest(root: str | Path, *, seed: int = 0, resample: bool = False, sample_rate: int = 16000,
+              seconds: float | None = None) -> Dataset:
+    """A CSV manifest (columns path, machine, section, subset, domain, label, attribute, split)."""
+    from ..data.folder import load_manifest_dataset
+
+    if root is None:
+        raise DataError("dataset manifest: needs --data FILE.csv")
+    return load_manifest_dataset(root, seed=seed, resample=resample, sample_rate=sample_rate, seconds=seconds)
+
+
 @hookimpl
 def register_datasets(register: Callable[..., None]) -> None:
     for version in DCASE_VERSIONS:
@@ -67,3 +87,6 @@ def register_datasets(register: Callable[..., None]) -> None:
         )
     register("dcase", _dcase_factory("auto"), description="DCASE Task 2 folder, version detected from the file names")
     register("synthetic", synthetic)
+    register("folder", _folder, description="your own folder: MIMII (<machine>/id_XX/{normal,abnormal}), "
+             "machine folders of DCASE-named clips, or normal/ + anomaly/")
+    register("manifest", _manifest, description="a CSV manifest: path, machine, section, subset, domain, label, attribute")

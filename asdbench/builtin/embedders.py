@@ -1,61 +1,13 @@
-"""Built-in embedders: the two-branch network of the reference system."""
+"""Built-in embedders: the two-branch network of the reference system (factory in :mod:`.networks`,
+imported when it is first built)."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any
-
-from ..errors import ConfigError
 from ..hookspecs import hookimpl
-from ..model.two_branch import TwoBranchEmbedder
-
-
-def check_options(kind: str, name: str, target: Callable[..., Any], options: dict[str, Any], positional: int) -> None:
-    """Reject unknown keyword options with one line naming them and listing the known ones.
-
-    ``positional``: how many leading parameters of ``target``'s signature are not options.
-    """
-    params = list(inspect.signature(target).parameters.values())[positional:]
-    known = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ConfigError(f"{kind} {name}: unknown option(s) {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
-    for param in params:
-        if param.name in options:
-            check_option_type(f"{kind} {name}", param, options[param.name])
-
-
-_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-
-
-def check_option_type(who: str, param: inspect.Parameter, value: Any) -> None:
-    """The value must have the type of the option's default (``tmn=maybe`` is not a boolean):
-    spec options are parsed from text, so a typo must not reach the component as a string."""
-    default = param.default
-    if default is inspect.Parameter.empty or default is None or type(default) not in _EXPECTED:
-        return
-    expected = type(default)
-    if expected is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif expected is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, expected)
-    if not ok:
-        raise ConfigError(f"{who}: option {param.name} must be {_EXPECTED[expected]}, got {value!r}")
-
-
-def two_branch(clip_samples: int, **options: Any):
-    """Two-branch |FFT| Conv1D + |STFT| ResNet embedder with SE blocks (reference system, 256-d)."""
-    check_options("embedder", "two-branch", TwoBranchEmbedder, options, positional=1)
-    return TwoBranchEmbedder(clip_samples, **options)
-
-
-# inspect.signature(two_branch) shows the real options (``asdbench describe`` lists them).
-two_branch.__wrapped__ = TwoBranchEmbedder  # type: ignore[attr-defined]
+from ..plugins import lazy
 
 
 @hookimpl
 def register_embedders(register):
-    register("two-branch", two_branch)
+    register("two-branch", lazy("asdbench.builtin.networks:two_branch"),
+             "Two-branch |FFT| Conv1D + |STFT| ResNet embedder with SE blocks (reference system, 256-d).")

@@ -7,9 +7,6 @@ from pathlib import Path
 import click
 
 from ..evaluation.formatting import FORMATS
-from ..evaluation.leaderboard import build_leaderboard, render_leaderboard
-from ..evaluation.paired import compare_paired, render_paired
-from ..evaluation.runs import load_runs
 from .evaluate import emit
 
 
@@ -66,6 +63,10 @@ def compare(
     out: Path | None,
 ) -> None:
     """Leaderboard of the systems in RUN_DIR... (each with a results.csv)."""
+    from ..evaluation.leaderboard import build_leaderboard, render_leaderboard
+    from ..evaluation.paired import compare_paired, render_paired
+    from ..evaluation.runs import load_runs
+
     runs = load_runs(list(run_dirs))
     options = dict(
         metrics=metrics or None, by_machine=by == "machine", backend=backend, splits=splits or None

@@ -23,7 +23,7 @@ def _fmt_seconds(value: float | None) -> str:
 
 def _render(summary: dict) -> str:
     lines = [
-        f"Dataset: {summary['root']}",
+        f"Dataset: {summary['root']}" + (f" ({summary['layout']} layout)" if summary.get("layout", "dcase") != "dcase" else ""),
         f"Version: DCASE{summary['version']}, expected sample rate {summary['sample_rate']} Hz",
         f"Clips: {summary['clips']} usable, {len(summary['machines'])} machine types, "
         f"{summary['train_classes']} training classes (machine x section x attribute x domain)",
@@ -66,12 +66,23 @@ def _render(summary: dict) -> str:
 @click.option("--resample", is_flag=True, help="Accept other sample rates (they would be resampled).")
 @click.option("--ground-truth", type=click.Path(path_type=Path), default=None,
               help="Folder of the official evaluator's ground_truth_* folders (default: looked for under PATH).")
+@click.option("--dataset", type=click.Choice(["auto", "dcase", "folder", "manifest"]), default="auto", show_default=True,
+              help="How to read PATH: auto recognises a DCASE folder, your own folder (MIMII, machine folders of "
+                   "DCASE-named clips, normal/ + anomaly/) or a CSV manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def check(path: Path, version: str, sample_rate: int, resample: bool, ground_truth: Path | None, as_json: bool) -> None:
+def check(path: Path, version: str, sample_rate: int, resample: bool, ground_truth: Path | None, dataset: str,
+          as_json: bool) -> None:
     """Count the clips of a dataset folder and list every problem (exit code 1 if any)."""
     from ..data.dcase import scan
+    from ..data.folder import dataset_kind, read_manifest, scan_folder
 
-    result = scan(path, version, sample_rate=sample_rate, resample=resample, ground_truth=ground_truth)
+    kind = dataset if dataset != "auto" else dataset_kind(path)
+    if kind == "manifest":
+        result = read_manifest(path, sample_rate=sample_rate, resample=resample)
+    elif kind == "folder":
+        result = scan_folder(path, sample_rate=sample_rate, resample=resample)
+    else:
+        result = scan(path, version, sample_rate=sample_rate, resample=resample, ground_truth=ground_truth)
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2))

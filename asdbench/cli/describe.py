@@ -1,16 +1,19 @@
-"""``asdbench describe KIND NAME``: what a registered component is, its options, and for
-embedders a Keras-style layer table with weights and MACs per clip."""
+"""``asdbench describe KIND [NAME]``: what a registered component is, its options (type, default,
+meaning from the signature and docstring), for embedders a Keras-style layer table with weights
+and MACs per clip; without NAME the components of KIND."""
 
 from __future__ import annotations
 
 import inspect
 import json
+import re
 from typing import Any
 
 import click
 
 from ..errors import ConfigError
 from ..plugins import KINDS, Component, resolve
+from .completion import complete_component_name
 
 # Clip length per preset: DCASE2023 (paper), DCASE2022, and the quick synthetic preset (2-s clips).
 PRESET_SAMPLES = {"paper": 288000, "dcase2022": 160000, "quick": 32000}
@@ -28,33 +31,99 @@ def parse_option(text: str) -> tuple[str, Any]:
     return key.strip().replace("-", "_"), value
 
 
-def _signature_lines(component: Component) -> list[str]:
+def _doc_of(component: Component) -> str:
+    """The docstrings that explain the options: the factory's and, for a lazy or wrapped
+    factory, the real target's (class docstring first)."""
+    target = getattr(component.factory, "target", component.factory)
+    parts = [inspect.getdoc(obj) or "" for obj in (inspect.unwrap(target), target)]
+    return "\n".join(dict.fromkeys(p for p in parts if p))
+
+
+def _meaning(name: str, doc: str, others: list[str]) -> str:
+    """What the docstring says about option ``name``: a ``name: text`` / ``name (type): text``
+    line of an Args section, else the part of the sentence that mentions ````name```` (up to
+    the next option it mentions), else ""."""
+    line = re.search(rf"^\s*{re.escape(name)}\s*(?:\([^)]*\))?\s*:\s*(.+)$", doc, re.M)
+    if line:
+        return line.group(1).strip()
+    flat = " ".join(doc.split())
+    for sentence in re.split(r"(?<=[.;])\s+", flat):
+        start = sentence.find(f"``{name}``")
+        if start < 0:
+            continue
+        ends = [i for i in (sentence.find(f"``{o}``", start + 1) for o in others if o != name) if i > start]
+        return sentence[start:min(ends, default=len(sentence))].strip().rstrip(",;.").replace("Options: ", "")
+    return ""
+
+
+def option_rows(component: Component) -> list[dict[str, Any]]:
+    """Each option of a component's factory: name, type, default (``required`` when none), meaning."""
     try:
         params = inspect.signature(component.factory).parameters.values()
     except (TypeError, ValueError):
-        return ["  (signature not available)"]
-    lines = []
+        return []
+    doc = _doc_of(component)
+    params = list(params)
+    names = [p.name for p in params]
+    rows = []
     for p in params:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            lines.append(f"  {'*' if p.kind == p.VAR_POSITIONAL else '**'}{p.name}")
-        elif p.default is p.empty:
-            lines.append(f"  {p.name} (required)")
-        else:
-            lines.append(f"  {p.name} = {p.default!r}")
+            continue  # **options collectors take nothing the user can set by name
+        annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
+        rows.append({
+            "name": p.name,
+            "type": "" if p.annotation is p.empty else str(annotation),
+            "required": p.default is p.empty,
+            "default": None if p.default is p.empty else p.default,
+            "meaning": _meaning(p.name, doc, names),
+        })
+    return rows
+
+
+def _option_lines(rows: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for row in rows:
+        typed = f"{row['name']}: {row['type']}" if row["type"] else row["name"]
+        head = f"  {typed} (required)" if row["required"] else f"  {typed} = {row['default']!r}"
+        lines.append(f"{head}  -- {row['meaning']}" if row["meaning"] else head)
     return lines or ["  (none)"]
 
 
 def _header(component: Component) -> list[str]:
     return [f"{component.kind} {component.name!r} (plugin {component.plugin})",
             f"  {component.description}" if component.description else "  (no description)",
-            "options:", *_signature_lines(component)]
+            "options:", *_option_lines(option_rows(component))]
 
 
-def _describe_system(spec: str) -> None:
+def _record(component: Component) -> dict[str, Any]:
+    return {"kind": component.kind, "name": component.name, "plugin": component.plugin,
+            "description": component.description, "options": option_rows(component)}
+
+
+def _list_kind(kind: str, as_json: bool) -> None:
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    components = [registry.get(kind, name) for name in registry.names(kind)]
+    if as_json:
+        click.echo(json.dumps([{"kind": c.kind, "name": c.name, "plugin": c.plugin, "description": c.description}
+                               for c in components], indent=2))
+        return
+    width = max((len(c.name) for c in components), default=0)
+    for c in components:
+        click.echo(f"{c.name:<{width}}  {c.description}  [{c.plugin}]")
+    if not components:
+        click.echo(f"(no {kind} registered)")
+
+
+def _describe_system(spec: str, as_json: bool = False) -> None:
     """Any system spec (a registered name or a composition) as the runner resolves it."""
     from ..systems import describe_system, resolve_system
 
     resolved = describe_system(spec, resolve_system(spec))
+    if as_json:
+        click.echo(json.dumps({"kind": "system", "name": spec, **resolved}, indent=2, default=repr))
+        return
     click.echo(f"system {spec!r}")
     click.echo(f"  heads: {', '.join(resolved['heads'])}; SSL label factor {resolved['ssl_label_factor']}"
                f"; SSL class labels {resolved['ssl_class_labels']}; SSL centres trainable {resolved['ssl_trainable_centres']}")
@@ -67,20 +136,29 @@ def _describe_system(spec: str) -> None:
 
 @click.command()
 @click.argument("kind", type=click.Choice(KINDS))
-@click.argument("name")
+@click.argument("name", required=False, shell_complete=complete_component_name)
 @click.option("--preset", type=click.Choice(sorted(PRESET_SAMPLES)), default="paper", show_default=True,
               help="Clip length of embedders: paper=288000, dcase2022=160000, quick=32000 samples.")
 @click.option("--samples", type=click.IntRange(min=1), default=None, help="Clip length in samples (overrides --preset).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Option passed to the component's factory.")
-def describe(kind: str, name: str, preset: str, samples: int | None, options: tuple[str, ...]) -> None:
-    """Describe a registered component (e.g. ``asdbench describe embedder two-branch``).
+@click.option("--json", "as_json", is_flag=True, help="The component (its options: name, type, default, meaning) as JSON.")
+def describe(kind: str, name: str | None, preset: str, samples: int | None, options: tuple[str, ...], as_json: bool) -> None:
+    """Describe a registered component, or list the components of KIND without NAME.
 
-    For ``system``, NAME may be any --ssl spec, e.g. ``regular+featex:featex.p=0.3``."""
+    Shows each option with its type, default and meaning, and for an embedder a layer table
+    (weights, MACs per clip). For ``system``, NAME may be any --ssl spec, e.g.
+    ``regular+featex:featex.p=0.3``."""
+    if name is None:
+        _list_kind(kind, as_json)
+        return
     if kind == "system":
-        _describe_system(name)
+        _describe_system(name, as_json)
         return
     component = resolve(kind, name)
     factory_options = dict(parse_option(o) for o in options)
+    if as_json:
+        click.echo(json.dumps(_record(component), indent=2, default=repr))
+        return
     if kind == "embedder":
         from ..model.summary import format_summary, summarize
 

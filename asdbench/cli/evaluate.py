@@ -9,9 +9,7 @@ import click
 
 from ..evaluation.atomic import atomic_write_text
 from ..evaluation.formatting import FORMATS
-from ..evaluation.metrics import DATASET_VERSIONS, score_clips
-from ..evaluation.report import render_evaluation
-from ..evaluation.submission import label_submission
+from ..evaluation.naming import DATASET_VERSIONS
 
 
 def emit(text: str, out: Path | None) -> None:
@@ -58,6 +56,10 @@ def evaluate(
 ) -> None:
     """Score SUBMISSION_DIR (anomaly_score_<machine>_section_<XX>_test.csv files) with
     official DCASE semantics: AUC (source/target), pAUC, official score, jackknife CI."""
+    from ..evaluation.metrics import score_clips
+    from ..evaluation.report import render_evaluation
+    from ..evaluation.submission import label_submission
+
     labelled = label_submission(submission_dir, ground_truth, split)
     for note in labelled.notes:
         click.echo(f"Note: {note}", err=True)

@@ -58,12 +58,20 @@ FILES = {
 }
 
 
+def normalize_name(name: str) -> str:
+    """``my-strategy`` -> ``my_strategy``: hyphens (the usual spelling of a distribution name)
+    become underscores, so the name is also a Python identifier and an ``--ssl`` token."""
+    return name.strip().replace("-", "_")
+
+
 def validate_name(name: str, check_registry: bool = True) -> None:
-    """A one-line ConfigError unless ``name`` can be an augmenter, a package suffix and an ``--ssl`` token."""
+    """A one-line ConfigError unless ``name`` (hyphens allowed, see :func:`normalize_name`) can be
+    an augmenter, a package suffix and an ``--ssl`` token."""
+    given, name = name, normalize_name(name)
     if not NAME_PATTERN.match(name) or keyword.iskeyword(name):
         raise ConfigError(
-            f"plugin name {name!r} is invalid: use 1-40 lowercase letters, digits and underscores, "
-            "starting with a letter (e.g. 'gain_flip')")
+            f"plugin name {given!r} is invalid: use 1-40 lowercase letters, digits, hyphens or underscores, "
+            "starting with a letter (e.g. 'gain-flip')")
     if name in RESERVED:
         raise ConfigError(f"plugin name {name!r} is reserved; choose another name")
     if check_registry:
@@ -113,8 +121,10 @@ def render(name: str, stage: str, factor: int) -> dict[str, str]:
 
 def generate_plugin(name: str, directory: Path | str = ".", stage: str = "waveform", factor: int = 2,
                     check_registry: bool = True) -> Path:
-    """Write ``asdbench-<name>/`` into ``directory`` and return its path; never overwrites."""
+    """Write ``asdbench-<name>/`` into ``directory`` and return its path; never overwrites.
+    Hyphens in ``name`` become underscores (:func:`normalize_name`)."""
     validate_name(name, check_registry)
+    name = normalize_name(name)
     if stage not in STAGES:
         raise ConfigError(f"--stage must be one of {', '.join(STAGES)}, got {stage!r}")
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
@@ -156,9 +166,14 @@ def plugin() -> None:
 @click.option("--factor", type=click.IntRange(min=1), default=2, show_default=True,
               help="Label-space factor (number of pseudo-classes; 1 = plain augmentation).")
 def new(name: str, directory: Path, stage: str, factor: int) -> None:
-    """Create asdbench-NAME/: an augmenter plugin package with tests, ready for pip install -e."""
+    """Create asdbench-NAME/: an augmenter plugin package with tests, ready for pip install -e.
+
+    NAME may use hyphens (my-strategy); the augmenter and package use underscores (my_strategy)."""
     target = generate_plugin(name, directory, stage, factor)
+    given, name = name, normalize_name(name)
     names = plugin_names(name)
+    if given.strip() != name:
+        click.echo(f"Name {given!r} normalised to {name!r} (augmenter, --ssl token, package {names['package']}).")
     click.echo(f"Created {target}/ ({stage} augmenter {name!r}, factor {factor}):")
     for relative in sorted(render(name, stage, factor)):
         click.echo(f"  {relative}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from .completion import complete_backends, complete_datasets, complete_systems
 from .options import GreedyCommand
 
 
@@ -27,13 +28,13 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 
 
 @click.command(cls=GreedyCommand, greedy=("--ssl", "--backend"))
-@click.option("--ssl", "systems", multiple=True, metavar="SPEC...",
+@click.option("--ssl", "systems", multiple=True, metavar="SPEC...", shell_complete=complete_systems,
               help="Systems to train, one leaderboard row each, e.g. `--ssl baseline featex regular+featex`. "
                    "Default: baseline combined.")
 @click.option("--seeds", help="Number of seeds (0..N-1) or a comma-separated list. Default 1.")
 @click.option("--preset", type=click.Choice(["quick", "paper"]), help="Synthetic data preset. Default quick.")
 @click.option("--data", type=click.Path(path_type=Path), help="Root of a DCASE dataset on disk (default: the embedded synthetic dataset).")
-@click.option("--dataset", help="Dataset plugin name (synthetic, dcase, dcase2020 ... dcase2025).")
+@click.option("--dataset", shell_complete=complete_datasets, help="Dataset plugin name (synthetic, dcase, dcase2020 ... dcase2025).")
 @click.option("--data-seed", type=int, help="Seed of the synthetic data and of the DCASE2023 random crops. Default 0.")
 @click.option("--train-from-test", type=float, help="Move this fraction of normal test clips to training (test-only data).")
 @click.option("--epochs", type=int, help="Training epochs. Default 10.")
@@ -41,7 +42,7 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--lr", type=float, help="Adam learning rate. Default 1e-3.")
 @click.option("--embedder", help="Embedder plugin. Default two-branch.")
 @click.option("--loss", help="Loss plugin for the heads. Default sub-cluster-adacos.")
-@click.option("--backend", "backends", multiple=True, metavar="NAME...", help="Back-end(s) scoring the embeddings. Default kmeans.")
+@click.option("--backend", "backends", multiple=True, metavar="NAME...", shell_complete=complete_backends, help="Back-end(s) scoring the embeddings. Default kmeans.")
 @click.option("--device", help="auto, cpu or cuda. Default auto.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "auto"]), help="Training precision. Default fp32.")
 @click.option("--low-memory", is_flag=True, default=None,

@@ -92,6 +92,7 @@ class ScanResult:
     machines: list[MachineDir] = field(default_factory=list)
     attribute_tables: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     ground_truth_files: list[Path] = field(default_factory=list)
+    layout: str = "dcase"  # or one of asdbench.data.folder.LAYOUTS, or "manifest"
 
     def summary(self) -> dict:
         """Counts, rates and durations in plain types (JSON-ready)."""
@@ -104,6 +105,7 @@ class ScanResult:
         rates = Counter(i.sample_rate for i in self.info.values())
         return {
             "root": str(self.root),
+            "layout": self.layout,
             "version": self.version,
             "sample_rate": self.sample_rate,
             "clips": len(self.clips),

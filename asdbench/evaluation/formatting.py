@@ -13,7 +13,6 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pandas as pd
 from tabulate import tabulate
 
 __all__ = [
@@ -143,6 +142,8 @@ def render_records(records: Sequence[dict[str, Any]], fmt: str, columns: Sequenc
         return json.dumps(clean, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
+        import pandas as pd
+
         frame = pd.DataFrame(list(records), columns=list(columns))
         frame.to_csv(buffer, index=False, lineterminator="\n")
         return buffer.getvalue()

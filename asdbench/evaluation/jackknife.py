@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .roc import MAX_FPR, _sorted_desc, auc_from_sorted, two_classes
 
@@ -74,6 +73,8 @@ def jackknife_auc(
         sigma = np.sqrt((n - 1) / n * squares)
     else:
         sigma = np.sqrt(squares / (n * (n - 1)))
+    from scipy import stats  # imported here: listing and comparing runs must not pay for scipy
+
     t_crit = abs(stats.t.ppf((1 - confidence) / 2, n - 1))
     return JackknifeResult(theta, float(np.mean(pseudo)), float(t_crit * sigma), n)
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from .jackknife import official_ci95
-from .naming import normalize_section
+from .naming import DATASET_VERSIONS, normalize_section
 from .roc import MAX_FPR, partial_roc_auc, roc_auc
 
 __all__ = [
@@ -56,7 +56,6 @@ __all__ = [
 DOMAINS = ("source", "target")
 MIXED = "mixed"
 ALL = "*"
-DATASET_VERSIONS = ("2020", "2021", "2022", "2023", "2024", "2025")
 EPS = sys.float_info.epsilon  # == np.finfo(float).eps, the official floor
 
 SECTION_METRICS = (

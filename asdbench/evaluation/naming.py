@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+DATASET_VERSIONS = ("2020", "2021", "2022", "2023", "2024", "2025")
+"""The DCASE Task 2 editions the metrics know (each has its official-score rule)."""
+
 __all__ = [
     "ClipLabels",
     "SubmissionFileName",

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ..errors import ConfigError
 from .formatting import render_records, render_text_table
@@ -62,6 +61,8 @@ def paired_t_ci(diffs: np.ndarray, confidence: float = 0.95) -> tuple[float, flo
     se = float(d.std(ddof=1)) / math.sqrt(n)
     if se == 0.0:
         return mean, mean, (0.0 if mean != 0 else 1.0)
+    from scipy import stats  # imported here: listing and comparing runs must not pay for scipy
+
     t_crit = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
     p = float(2 * stats.t.sf(abs(mean / se), n - 1))
     return mean - t_crit * se, mean + t_crit * se, p

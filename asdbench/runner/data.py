@@ -42,6 +42,7 @@ class PreparedData:
             "version": self.dataset.version,
             "root": str(self.dataset.root),
             "sample_rate": self.dataset.sample_rate,
+            "resample": bool(self.dataset.resample),
             "length_policy": self.dataset.length_policy.to_dict(),
             "train_clips": len(self.train),
             "test_clips": len(self.test),
@@ -53,13 +54,16 @@ class PreparedData:
 
 
 def load_configured_dataset(config: RunConfig) -> Dataset:
-    """The dataset named by ``config.dataset``. With ``--data`` and no ``--dataset``, a folder
-    written by ``asdbench data synth`` (it has ``synthetic.json``) is read as synthetic data, any
-    other folder as DCASE data with the edition detected from the file names."""
+    """The dataset named by ``config.dataset``. With ``--data`` and no ``--dataset``, the kind is
+    recognised (:func:`asdbench.data.folder.dataset_kind`): a folder written by ``asdbench data
+    synth``, a DCASE folder (edition from the file names), a MIMII / flat / normal+anomaly folder
+    (``folder``), or a CSV manifest."""
+    from ..data.folder import dataset_kind
+
     name = config.dataset
     root = Path(config.data) if config.data is not None else None
-    if root is not None and name == "synthetic" and not (root / "synthetic.json").exists():
-        name = "dcase"
+    if root is not None and name == "synthetic":
+        name = dataset_kind(root)
     factory = resolve("dataset", name).factory
     from .preflight import dataset_option_problems
 

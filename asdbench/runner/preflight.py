@@ -154,7 +154,7 @@ def dataset_option_problems(config: RunConfig, factory: Callable[..., Any]) -> l
     """``dataset_options`` must be options the dataset factory takes (e.g. ``resample``)."""
     import inspect
 
-    from ..builtin.embedders import check_option_type
+    from ..builtin.options import check_option_type
 
     params = inspect.signature(factory).parameters
     takes = {n for n, p in params.items() if p.kind == p.KEYWORD_ONLY or (p.kind == p.POSITIONAL_OR_KEYWORD and n != "root")}

@@ -67,7 +67,7 @@ def read_trial_status(run_dir: Path, trial: Trial) -> dict[str, Any] | None:
 def clip_table(clips: list[Clip]) -> pd.DataFrame:
     """One row per clip with the columns the metrics and challenge files need."""
     return pd.DataFrame({
-        "file": [c.path.name for c in clips],
+        "file": [c.file for c in clips],
         "machine": [c.machine for c in clips],
         "section": [c.section for c in clips],
         "split": [c.split for c in clips],
@@ -81,7 +81,7 @@ def embedding_index(train: list[Clip], test: list[Clip]) -> pd.DataFrame:
     """What each row of ``embeddings.npz`` is: ``matrix`` (``train`` / ``test``) and ``row`` name the
     row, then the clip's fields (domain / label empty where unknown)."""
     rows = [
-        {"matrix": matrix, "row": i, "file": c.path.name, "path": str(c.path), "machine": c.machine,
+        {"matrix": matrix, "row": i, "file": c.file, "path": str(c.path), "machine": c.machine,
          "section": c.section, "split": c.split, "subset": c.subset, "domain": c.domain, "label": c.label,
          "attribute": c.attribute}
         for matrix, clips in (("train", train), ("test", test)) for i, c in enumerate(clips)

@@ -221,12 +221,17 @@ class TrainingModel(nn.Module):
         self.heads = nn.ModuleDict(heads)
 
 
+def build_embedder(name: str, options: dict[str, Any], system: SystemSpec, clip_samples: int) -> Embedder:
+    """The embedder a system trains: the run's options, overridden by the system's ``embedder.*``
+    options (also what ``asdbench score`` rebuilds before loading ``weights.pt``)."""
+    return resolve("embedder", name).factory(clip_samples, **{**options, **system.options.get("embedder", {})})
+
+
 def build_model(config: TrainConfig, system: SystemSpec, clip_samples: int, n_classes: int) -> tuple[TrainingModel, AugmenterPipeline]:
     """Embedder + heads for a system: regular head C classes with frozen centres, SSL head with
     ``C * prod(factors)`` classes (or only the pseudo-classes without class labels)."""
     torch.manual_seed(config.seed)
-    embedder_options = {**config.embedder_options, **system.options.get("embedder", {})}
-    embedder = resolve("embedder", config.embedder).factory(clip_samples, **embedder_options)
+    embedder = build_embedder(config.embedder, config.embedder_options, system, clip_samples)
     augmenters = build_augmenters(system)
     loss_factory = resolve("loss", config.loss).factory
     loss_options = {**config.loss_options, **system.options.get("loss", {})}

@@ -171,7 +171,7 @@ def test_composed_transform_text_round_trips():
 def test_registered_under_its_name():
     with registered_plugin(asdbench_pitchtime, "asdbench_pitchtime"):
         component = resolve("augmenter", "pitchtime")
-        assert component.factory is PitchTimeAugmenter
+        assert component.factory.target is PitchTimeAugmenter
         assert "Inoue" in component.description
 
 

@@ -7,11 +7,19 @@ group (``asdbench_ssl.plugin``), exactly as any third-party strategy would be.
 
 from __future__ import annotations
 
-from .featex import FeatEx
-from .labels import exchange_labels
-from .mixup import Mixup
-from .statex import StatEx, exchange_statistics
+from typing import Any
 
 __version__ = "0.1.0"
 
+# Imported on first use: the modules import torch, and every asdbench command loads this plugin.
+_EXPORTS = {"FeatEx": ".featex", "exchange_labels": ".labels", "Mixup": ".mixup", "StatEx": ".statex",
+            "exchange_statistics": ".statex"}
 __all__ = ["FeatEx", "Mixup", "StatEx", "exchange_labels", "exchange_statistics", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,22 +1,24 @@
-"""Hook implementations: what ``asdbench plugins`` lists for this distribution."""
+"""Hook implementations: what ``asdbench plugins`` lists for this distribution.
+
+The augmenters are registered as lazy factories: their modules import torch, which a command
+that only lists or compares must not pay for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from asdbench.hookspecs import hookimpl
+from asdbench.plugins import lazy
 
-from .featex import FeatEx
-from .mixup import Mixup
-from .statex import StatEx
 from .systems import SYSTEMS
 
 
 @hookimpl
 def register_augmenters(register: Callable[..., None]) -> None:
-    register("mixup", Mixup, "mixup of waveforms, l ~ U(0,1); p 1.0 alone, 0.5 composed (factor 1)")
-    register("statex", StatEx, "statistics exchange on the spectrogram, temporal by default, p 0.5 (factor 3)")
-    register("featex", FeatEx, "exchange of the spectrogram sub-embedding with the partner's, p 0.5 (factor 3)")
+    register("mixup", lazy("asdbench_ssl.mixup:Mixup"), "mixup of waveforms, l ~ U(0,1); p 1.0 alone, 0.5 composed (factor 1)")
+    register("statex", lazy("asdbench_ssl.statex:StatEx"), "statistics exchange on the spectrogram, temporal by default, p 0.5 (factor 3)")
+    register("featex", lazy("asdbench_ssl.featex:FeatEx"), "exchange of the spectrogram sub-embedding with the partner's, p 0.5 (factor 3)")
 
 
 @hookimpl

@@ -89,7 +89,7 @@ def test_entry_point_is_found_by_asdbench(monkeypatch):
     plugins.reset()
     try:
         component = plugins.resolve("augmenter", "statex")
-        assert component.plugin == "asdbench_ssl.plugin" and component.factory is StatEx
+        assert component.plugin == "asdbench_ssl.plugin" and component.factory.target is StatEx
         assert plugins.resolve("system", "combined").factory().augmenters == ("mixup", "statex", "featex")
         row = next(r for r in plugins.describe_plugins() if r["name"] == "asdbench_ssl.plugin")
         assert row["distribution"] == "asdbench-ssl" and row["version"] == "0.1.0"

@@ -1,0 +1,94 @@
+"""The Python API for notebooks and scripts: run an experiment, open a run, score new clips.
+
+Three entry points, documented with an executed example in ``docs/api.md``:
+
+* :func:`run` trains and scores an experiment (the options of ``asdbench run``, as keywords);
+* :func:`open_run` opens a run directory: its leaderboard and results as DataFrames;
+* :func:`load_system` loads a trained trial or a system's ensemble to score files or folders.
+
+Importing this module is cheap; torch is imported when something is trained or scored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import DataError
+from .trained import TrainedSystem, load_system
+
+__all__ = ["Run", "TrainedSystem", "load_system", "open_run", "run"]
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class Run:
+    """A run directory: ``run.json`` as a dict and ``results.csv`` as a DataFrame."""
+
+    path: Path
+    meta: dict[str, Any]
+    results: pd.DataFrame
+
+    @property
+    def systems(self) -> list[str]:
+        return list(self.meta.get("config", {}).get("systems", []))
+
+    @property
+    def failed(self) -> list[str]:
+        return [key for key, trial in self.meta.get("trials", {}).items() if trial.get("status") != "done"]
+
+    def leaderboard(self, metrics: Sequence[str] | None = None, backend: str | None = None,
+                    by_machine: bool = False) -> pd.DataFrame:
+        """What ``asdbench compare RUN --format csv`` shows: one row per system, trial and cell
+        (``mean``, ``std`` over seeds, ``n``), fractions (not percent)."""
+        from .evaluation.leaderboard import build_leaderboard, leaderboard_records
+        from .evaluation.runs import load_run
+
+        board = build_leaderboard([load_run(self.path)], metrics=metrics, backend=backend, by_machine=by_machine)
+        return pd.DataFrame(leaderboard_records(board))
+
+    def system(self, name: str, seed: int | None = None, backend: str | None = None) -> TrainedSystem:
+        """A trained system of this run: one seed's trial, or (``seed=None``) the ensemble."""
+        from .evaluation.layout import trial_dir
+
+        if name not in self.systems:
+            raise DataError(f"{self.path}: no system {name!r} (systems: {', '.join(self.systems)})")
+        folder = trial_dir(self.path, name, seed) if seed is not None else trial_dir(self.path, name, 0).parent
+        return load_system(folder, backend)
+
+
+def open_run(path: PathLike) -> Run:
+    """The finished (or partly finished) run directory at ``path``."""
+    from .evaluation.files import read_results_table
+
+    folder = Path(path).expanduser()
+    meta_path = folder / "run.json"
+    if not meta_path.is_file():
+        raise DataError(f"{folder}: no run.json (not an asdbench run directory)")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    results_path = folder / "results.csv"
+    results = read_results_table(results_path) if results_path.is_file() else pd.DataFrame()
+    return Run(folder, meta, results)
+
+
+def run(out: PathLike = "runs", name: str | None = None, *, resume: bool = False, progress: bool = False,
+        **options: Any) -> Run:
+    """Train and score an experiment; returns the opened run directory ``out/name``.
+
+    ``options`` are the fields of the run configuration (the TOML keys, e.g. ``systems``,
+    ``seeds``, ``data``, ``epochs``, ``backends``); unknown ones are an error before any work."""
+    from .runner.config import make_config
+    from .runner.execute import execute
+    from .runner.orchestrator import default_run_name, load_run_config
+
+    folder = Path(out) / (name or default_run_name())
+    config = load_run_config(folder) if resume else make_config(options.pop("config", None), options)
+    execute(config, folder, resume=resume, show_progress=progress)
+    return open_run(folder)
