@@ -1,6 +1,5 @@
-"""Executors: parallel local processes and Ray tasks write the same run directory as the
-in-process runner, --resume skips finished trials, and a worker that raises or dies fails only
-its own trial.
+"""Executors: parallel local processes write the same run directory as the in-process runner,
+and a worker that raises or dies fails only its own trial (Ray: tests/test_ray_cluster.py).
 
 A plugin registered in-process is invisible to worker processes, so the failing strategies
 live in a throw-away distribution (an entry point on ``PYTHONPATH``) that workers load like any
@@ -11,17 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from plugin_dist import write_plugin_dist
 
 from asdbench import plugins
 from asdbench.cli import main
 
-TINY = ["--epochs", "1", "--batch-size", "8", "--quiet", "--device", "cpu"]
+TINY = ["--epochs", "1", "--batch-size", "8", "--quiet", "--device", "cpu", "--threads", "1"]
 
 CRASH_PLUGIN = """
     import os
@@ -56,13 +55,7 @@ CRASH_PLUGIN = """
 @pytest.fixture
 def crash_plugin(tmp_path, monkeypatch):
     """Installs the crashing strategies as an entry-point plugin, for this process and its workers."""
-    folder = tmp_path / "site"
-    folder.mkdir()
-    (folder / "asdbench_crashtest.py").write_text(textwrap.dedent(CRASH_PLUGIN))
-    info = folder / "asdbench_crashtest-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: asdbench-crashtest\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[asdbench]\ncrashtest = asdbench_crashtest\n")
+    folder = write_plugin_dist(tmp_path / "site", "asdbench_crashtest", CRASH_PLUGIN)
     monkeypatch.syspath_prepend(str(folder))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])))
     monkeypatch.delenv(plugins.ENV_LOAD, raising=False)
@@ -116,29 +109,3 @@ def test_worker_processes_run_seeds_in_parallel(tiny_synthetic, tmp_path, isolat
         _check_done(run, key)
     official = pd.read_csv(run / "results.csv").query("metric == 'official_score'")
     assert set(official.seed.astype(str)) == {"0", "1", "ensemble"}
-
-
-@pytest.mark.slow
-def test_ray_executor_isolates_failures_and_resume_skips_finished_trials(
-        tiny_synthetic, tmp_path, isolated_home, crash_plugin):
-    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'asdbench[ray]'")
-    # baseline first: the crash then reuses its warm worker (Ray starts workers slowly on 2 cores)
-    result = _run(["--ssl", "baseline", "crash", "--executor", "ray", "--name", "r"], tiny_synthetic, tmp_path)
-    assert result.exit_code == 1, result.output
-    assert not ray.is_initialized()  # the executor shut down the instance it started
-    run = tmp_path / "r"
-    trials = _trials(run)
-    assert trials["baseline/seed-0"]["status"] == "done"
-    _check_done(run, "baseline/seed-0")
-    assert trials["crash/seed-0"]["status"] == "failed"
-    assert trials["crash/seed-0"]["error"].startswith("worker lost: WorkerCrashedError")
-    finished = (run / "baseline" / "seed-0" / "trial.json").stat().st_mtime_ns
-
-    resumed = CliRunner().invoke(main, ["run", "--resume", "--out", str(tmp_path), "--name", "r", "--quiet"])
-    assert resumed.exit_code == 1, resumed.output
-    assert "skipping finished trial baseline/seed-0" in resumed.output
-    assert (run / "baseline" / "seed-0" / "trial.json").stat().st_mtime_ns == finished
-    meta = json.loads((run / "run.json").read_text())
-    assert meta["config"]["executor"] == "ray" and len(meta["resumed_at"]) == 1
-    assert meta["trials"]["crash/seed-0"]["status"] == "failed"  # re-run, and failed again
-    assert set(pd.read_csv(run / "results.csv").system) == {"baseline"}

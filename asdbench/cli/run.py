@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..runner.config import DEFAULT_THREADS
 from .completion import complete_backends, complete_datasets, complete_systems
 from .options import GreedyCommand
 
@@ -49,9 +50,21 @@ def _parse_seeds(value: str | None) -> list[int] | None:
               help="Under glibc's malloc, free host memory after every step: 1-2 GB less peak RSS at the "
                    "paper preset, ~1.5x slower steps on CPU. No effect under jemalloc or tcmalloc (the default "
                    "where installed), which need less memory anyway.")
+@click.option("--threads", type=int,
+              help="Intra-op threads of one trial, on every executor. Changes numbers (float reductions), so "
+                   f"it is part of the experiment. Default {DEFAULT_THREADS}.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Where trials run. Default local.")
-@click.option("--workers", type=int, help="Parallel local processes (or cores per Ray task split). Default 1.")
-@click.option("--address", help="Ray cluster address for --executor ray (default: start a local Ray).")
+@click.option("--workers", type=int, help="Parallel local processes, --threads threads each. Default 1.")
+@click.option("--address", help="Ray cluster address for --executor ray (default: RAY_ADDRESS, else a new local Ray).")
+@click.option("--cpus-per-trial", type=int,
+              help="Ray: CPUs one trial holds. Default --threads on CPUs; with --device cuda the smallest "
+                   "CPUs/GPUs of the GPU nodes (one trial per GPU).")
+@click.option("--max-retries", type=int,
+              help="Ray: re-run a trial whose worker died (preemptible nodes) up to N times, from its last "
+                   "epoch checkpoint. Default 0.")
+@click.option("--trial-timeout", type=float, help="Ray: stop a trial that runs longer than this many seconds.")
+@click.option("--ray-runtime-env", "ray_runtime_env", type=click.Path(path_type=Path),
+              help="Ray: JSON or YAML runtime environment for the workers (working_dir, py_modules, pip, env_vars).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML experiment file; command-line options override it.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder that holds run directories.")
 @click.option("--name", help="Run directory name inside --out. Default run-<timestamp>.")
@@ -65,32 +78,35 @@ def _parse_seeds(value: str | None) -> list[int] | None:
               help="Any skipped or unreadable data file is an error (TOML: strict_data = true).")
 @click.option("--dry-run", is_flag=True, help="Check everything, print the resolved experiment and exit; writes nothing.")
 def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, batch_size, lr, embedder, loss,
-        backends, device, precision, low_memory, executor, workers, address, config_file, out, name, resume, fmt, quiet,
-        resample, strict_data, dry_run) -> None:
+        backends, device, precision, low_memory, threads, executor, workers, address, cpus_per_trial, max_retries,
+        trial_timeout, ray_runtime_env, config_file, out, name, resume, fmt, quiet, resample, strict_data,
+        dry_run) -> None:
     """Train and evaluate systems x seeds and print a leaderboard.
 
     With no options: the baseline and the proposed approach (combined), one seed, on the embedded
     synthetic dataset (quick preset).
     """
-    from ..runner.config import make_config
+    from ..runner.config import given_values, make_config, resume_config
     from ..runner.execute import execute
     from ..runner.orchestrator import default_run_name, load_run_config
     from ..runner.preflight import check_run_name, plan_run
     from .leaderboard_output import print_leaderboard
 
     check_run_name(name)
+    overrides = {
+        "systems": list(systems) or None, "seeds": _parse_seeds(seeds), "preset": preset,
+        "data": str(data.resolve()) if data else None, "dataset": dataset, "data_seed": data_seed,
+        "train_from_test": train_from_test, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+        "embedder": embedder, "loss": loss, "backends": list(backends) or None, "device": device,
+        "precision": precision, "low_memory": low_memory, "threads": threads, "executor": executor,
+        "workers": workers, "address": address, "cpus_per_trial": cpus_per_trial, "max_retries": max_retries,
+        "trial_timeout": trial_timeout,
+        "ray_runtime_env": _runtime_env(ray_runtime_env), "strict_data": strict_data,
+    }
     if resume:
         run_dir = out / name if name else _newest_run(out)
-        config = load_run_config(run_dir)
+        config = resume_config(load_run_config(run_dir), given_values(config_file, overrides))
     else:
-        overrides = {
-            "systems": list(systems) or None, "seeds": _parse_seeds(seeds), "preset": preset,
-            "data": str(data.resolve()) if data else None, "dataset": dataset, "data_seed": data_seed,
-            "train_from_test": train_from_test, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-            "embedder": embedder, "loss": loss, "backends": list(backends) or None, "device": device,
-            "precision": precision, "low_memory": low_memory, "executor": executor, "workers": workers, "address": address,
-            "strict_data": strict_data,
-        }
         config = make_config(config_file, overrides)
         if resample:
             config.dataset_options = {**config.dataset_options, "resample": True}
@@ -111,6 +127,14 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     if outcome.failed:
         click.echo(f"{len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)} (details in {run_dir / 'run.json'})", err=True)
         sys.exit(1)
+
+
+def _runtime_env(path: Path | None) -> dict | None:
+    if path is None:
+        return None
+    from ..runner.ray_env import load_runtime_env
+
+    return load_runtime_env(path)
 
 
 def _newest_run(out: Path) -> Path:

@@ -18,6 +18,12 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_SYSTEMS = ("baseline", "combined")
+DEFAULT_THREADS = 2
+# Options that say where trials run, not what they compute: --resume may change them.
+EXECUTOR_OPTIONS = ("executor", "workers", "address", "cpus_per_trial", "max_retries", "trial_timeout",
+                    "ray_runtime_env")
+RAY_ONLY_OPTIONS = {"cpus_per_trial": "--cpus-per-trial", "max_retries": "--max-retries",
+                    "trial_timeout": "--trial-timeout", "ray_runtime_env": "--ray-runtime-env"}
 
 
 @dataclass
@@ -46,9 +52,18 @@ class RunConfig:
     precision: str = "fp32"
     channels_last: bool = False
     low_memory: bool = False  # no host-memory reuse between steps (see docs/scaling.md)
+    # Intra-op threads of one trial. Part of the experiment: the thread count changes float
+    # reductions and so the numbers, hence a fixed default that does not depend on the machine
+    # (2 = what every number in the docs was measured with).
+    threads: int = DEFAULT_THREADS
+    # Executor options (EXECUTOR_OPTIONS): where and how trials run, never what they compute.
     executor: str = "local"
     workers: int = 1
     address: str | None = None
+    cpus_per_trial: int | None = None
+    max_retries: int = 0
+    trial_timeout: float | None = None
+    ray_runtime_env: dict[str, Any] | None = None
     cache_dtype: str = "int16"
     description: str = ""
     reference: dict[str, Any] = field(default_factory=dict)
@@ -90,11 +105,34 @@ class RunConfig:
             (not self.backends, "--backend: at least one back-end is needed"),
             (len(set(self.backends)) != len(self.backends), f"--backend: a back-end is listed twice: {self.backends}"),
         ]
-        problems = [message for failed, message in checks if failed]
+        problems = [message for failed, message in checks if failed] + self._executor_problems()
         for name in sorted(set(self.backend_options) - set(self.backends)):
             problems.append(f"backend_options: options for back-end {name!r}, which is not in --backend "
                             f"({', '.join(self.backends)})")
         return problems
+
+    def _executor_problems(self) -> list[str]:
+        """Ranges of --threads and the executor options, and options of one executor given to another."""
+        checks: list[tuple[bool, str]] = [
+            (self.threads < 1, f"--threads must be an integer >= 1, got {self.threads}"),
+            (self.max_retries < 0, f"--max-retries must be an integer >= 0, got {self.max_retries}"),
+            (self.cpus_per_trial is not None and self.cpus_per_trial < 1,
+             f"--cpus-per-trial must be an integer >= 1, got {self.cpus_per_trial}"),
+            (self.trial_timeout is not None and not (math.isfinite(self.trial_timeout) and self.trial_timeout > 0),
+             f"--trial-timeout must be a number of seconds > 0, got {self.trial_timeout}"),
+        ]
+        if self.executor == "ray":
+            checks += [
+                (self.workers != 1, "--workers applies to the local executor; on Ray, --cpus-per-trial sizes "
+                                    "the tasks and the cluster decides how many run at once"),
+                (self.device.startswith("cuda:"), f"--device {self.device}: Ray assigns each task its GPU; "
+                                                  "use --device cuda"),
+            ]
+        else:
+            given = [flag for name, flag in RAY_ONLY_OPTIONS.items() if getattr(self, name) != _DEFAULTS[name]]
+            checks += [(bool(given), f"{', '.join(given)} only apply to --executor ray"),
+                       (self.address is not None, "--address only applies to --executor ray")]
+        return [message for failed, message in checks if failed]
 
 
 _HINTS = typing.get_type_hints(RunConfig)
@@ -144,6 +182,7 @@ def type_problems(config: RunConfig) -> list[str]:
 
 
 _FIELDS = {f.name for f in fields(RunConfig)}
+_DEFAULTS = {f.name: f.default for f in fields(RunConfig) if f.name in EXECUTOR_OPTIONS}
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -183,6 +222,10 @@ def load_toml(path: Path) -> dict[str, Any]:
     if isinstance(values.get("data"), str):
         data = Path(values["data"]).expanduser()
         values["data"] = str(data if data.is_absolute() else (path.parent / data).resolve())
+    if "ray_runtime_env" in values:
+        from .ray_env import runtime_env_from_toml
+
+        values["ray_runtime_env"] = runtime_env_from_toml(values["ray_runtime_env"], path)
     return values
 
 
@@ -203,3 +246,28 @@ def make_config(config_file: Path | None, overrides: dict[str, Any]) -> RunConfi
     if problems:
         raise PreflightError(problems)
     return config
+
+
+def given_values(config_file: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """What this invocation asks for: the config file's keys and the options given (not None)."""
+    values: dict[str, Any] = load_toml(config_file) if config_file is not None else {}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return values
+
+
+def resume_config(stored: RunConfig, given: dict[str, Any]) -> RunConfig:
+    """The experiment of ``--resume``: the stored one, with this invocation's executor options (a
+    run may move to another executor or cluster: they never change a number). Any other option
+    that contradicts the stored experiment is an error. Switching ``--executor`` starts from that
+    executor's defaults; otherwise executor options not given keep their stored values."""
+    old = stored.to_dict()
+    clashes = [f"{k} = {v!r} (the run has {old[k]!r})" for k, v in given.items()
+               if k not in EXECUTOR_OPTIONS and k in old and v != old[k]]
+    if clashes:
+        raise ConfigError(f"--resume: {'; '.join(clashes)}; a resumed run keeps its experiment, only executor "
+                          f"options ({', '.join(EXECUTOR_OPTIONS)}) may change")
+    values = dict(old)
+    if given.get("executor") not in (None, stored.executor):
+        values.update({name: _DEFAULTS[name] for name in EXECUTOR_OPTIONS})
+    values.update({k: v for k, v in given.items() if k in EXECUTOR_OPTIONS and v is not None})
+    return RunConfig(**values).validate()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,11 @@ from tqdm.auto import tqdm
 
 from .config import RunConfig
 from .data import prepare
-from .executors import run_processes, run_ray
+from .executors import run_processes
 from .orchestrator import finish_run, start_run, trials_of, write_results
 from .preflight import Plan, plan_run
+from .ray_connect import RaySession, ray_session
+from .ray_executor import run_ray
 from .trial import Trial, read_trial_status, run_trial
 
 
@@ -54,15 +58,44 @@ def report_skipped_files(problems: list[str], run_dir: Path) -> None:
         tqdm.write(f"data: {line}", file=sys.stderr)
 
 
+def _unfinished(run_dir: Path, trials: list[Trial]) -> list[Trial]:
+    return [t for t in trials if (read_trial_status(run_dir, t) or {}).get("status") != "done"]
+
+
+def _executor(config: RunConfig, run_dir: Path, resume: bool,
+              report: Callable[[str], None]) -> AbstractContextManager[RaySession | None]:
+    """The Ray session for ``--executor ray`` (connected and checked, or a ConfigError) when any
+    trial is left to run; nothing for the local executors."""
+    if config.executor != "ray":
+        return nullcontext(None)
+    trials = trials_of(config)
+    if resume and not _unfinished(run_dir, trials):
+        return nullcontext(None)  # e.g. --resume of a finished run: no cluster needed
+    return ray_session(config, report)
+
+
 def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True,
             plan: Plan | None = None) -> RunOutcome:
     """Run (or resume) the experiment in ``run_dir``; trial failures are recorded, not raised.
 
-    Pre-flight (:func:`plan_run`) runs first unless ``plan`` is given: a problem found there
-    raises before the run directory exists."""
-    t0 = time.perf_counter()
+    Pre-flight (:func:`plan_run`) runs first unless ``plan`` is given, then, with ``--executor
+    ray``, the cluster is reached and checked: a problem found there raises before the run
+    directory exists."""
+    def report(line: str) -> None:
+        tqdm.write(line, file=sys.stderr)
+
     plan = plan if plan is not None else plan_run(config, run_dir, resume)
-    state = start_run(config, run_dir, resume)
+    with _executor(config, run_dir, resume, report) as session:
+        return _execute(config, run_dir, resume, show_progress, plan, session, report)
+
+
+def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool, plan: Plan,
+             session: RaySession | None, report: Callable[[str], None]) -> RunOutcome:
+    execution = {"executor": config.executor, "workers": config.workers, "threads": config.threads}
+    if session is not None:
+        execution["ray"] = session.summary()
+    t0 = time.perf_counter()
+    state = start_run(config, run_dir, resume, execution)
     report_skipped_files(plan.dataset.problems, run_dir)
     data = prepare(config, dataset=plan.dataset)
     state.data["dataset"] = data.summary()
@@ -70,8 +103,8 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
     state.save()
 
     all_trials = trials_of(config)
-    skipped = [t.key for t in all_trials if (read_trial_status(run_dir, t) or {}).get("status") == "done"]
-    todo = [t for t in all_trials if t.key not in skipped]
+    todo = _unfinished(run_dir, all_trials)
+    skipped = [t.key for t in all_trials if t not in todo]
     finished = len(skipped)
     disable = not show_progress
     outer = tqdm(total=len(all_trials), initial=finished, desc="trials", unit="trial", disable=disable,
@@ -87,8 +120,8 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
 
     for key in skipped:
         tqdm.write(f"skipping finished trial {key}", file=sys.stderr)
-    if config.executor == "ray":
-        run_ray(config, todo, run_dir, on_done)
+    if session is not None:
+        run_ray(config, todo, run_dir, on_done, session, report if show_progress else None)
     elif config.workers > 1:
         run_processes(config, todo, run_dir, on_done)
     else:

@@ -82,7 +82,9 @@ class RunState:
         atomic_write_json(self.path, self.data)
 
     def set_trial(self, trial: Trial, record: dict[str, Any]) -> None:
-        summary = {k: v for k, v in record.items() if k not in ("traceback", "resolved")}
+        summary = {k: v for k, v in record.items() if k not in ("traceback", "resolved", "runtime", "error_detail")}
+        runtime = record.get("runtime") or {}
+        summary.update({k: runtime[k] for k in ("host", "device", "threads") if k in runtime})
         self.data.setdefault("trials", {})[trial.key] = summary
         self.save()
 
@@ -131,13 +133,16 @@ def write_results(run_dir: Path, config: RunConfig) -> pd.DataFrame:
     return table
 
 
-def start_run(config: RunConfig, run_dir: Path, resume: bool) -> RunState:
-    """Create (or reopen with ``resume``) the run directory and its run.json."""
+def start_run(config: RunConfig, run_dir: Path, resume: bool, execution: dict[str, Any] | None = None) -> RunState:
+    """Create (or reopen with ``resume``) the run directory and its run.json. ``execution`` (the
+    executor, its options and cluster) is appended to ``executions``: a resumed run may run on
+    another executor or cluster than before, and ``config`` holds the latest executor options."""
     path = run_dir / "run.json"
     if resume:
         state = RunState(path, json.loads(path.read_text()))
         state.data["status"] = "running"
         state.data.setdefault("resumed_at", []).append(_now())
+        state.data["config"] = config.to_dict()
     else:
         if path.exists():
             raise ConfigError(f"--out: {run_dir} already holds a run; use --resume to continue it or choose another --name")
@@ -154,6 +159,8 @@ def start_run(config: RunConfig, run_dir: Path, resume: bool) -> RunState:
             "versions": versions(),
             "trials": {t.key: {"system": t.system, "seed": t.seed, "status": "pending"} for t in trials_of(config)},
         })
+    if execution is not None:
+        state.data.setdefault("executions", []).append({"at": _now(), **execution})
     state.save()
     return state
 

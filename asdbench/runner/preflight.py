@@ -97,8 +97,12 @@ def backend_problems(config: RunConfig) -> list[str]:
 
 
 def device_problems(config: RunConfig) -> list[str]:
-    """Device and precision against this machine (for Ray on a cluster, the workers decide)."""
-    if config.executor == "ray" and config.address is not None:
+    """Device and precision against this machine. Not for a Ray cluster (``--address`` or
+    ``RAY_ADDRESS``): its nodes are checked when it is reached (``ray_resources.check_feasible``),
+    and this machine may have no GPU at all."""
+    from .ray_connect import cluster_address
+
+    if config.executor == "ray" and cluster_address(config)[0] is not None:
         return []
     import torch
 

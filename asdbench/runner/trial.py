@@ -10,6 +10,9 @@ folder per back-end with ``scores.csv``, ``train_scores.csv``, the challenge-for
 from __future__ import annotations
 
 import json
+import os
+import platform
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -100,16 +103,21 @@ def train_config(config: RunConfig, seed: int) -> TrainConfig:
 
 
 def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData | None = None,
-              progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
-    """Train, embed, score; returns the trial record (also written to ``trial.json``). Never raises
+              progress: Callable[[str, int, int], None] | None = None,
+              context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train, embed, score with ``config.threads`` intra-op threads; returns the trial record (also
+    written to ``trial.json``, with ``context``, e.g. the Ray worker that ran it). Never raises
     for a failure inside the trial: the record then has status ``failed`` and the error."""
     out = trial_dir(run_dir, trial)
     out.mkdir(parents=True, exist_ok=True)
     # The allocator of the process that trains (a --workers process, a Ray worker): speed and memory only.
     record: dict[str, Any] = {"system": trial.system, "seed": trial.seed, "status": "running", "timings": {},
-                              "allocator": serving_allocator()}
+                              "allocator": serving_allocator(), **(context or {})}
     started = time.perf_counter()
+    previous_threads = torch.get_num_threads()
     try:
+        set_threads(config.threads)
+        record["runtime"] = trial_runtime(config)
         t0 = time.perf_counter()
         data = data if data is not None else prepare(config)
         record["timings"]["data_s"] = round(time.perf_counter() - t0, 3)
@@ -121,6 +129,8 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
         record["status"] = "failed"
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["traceback"] = traceback.format_exc()
+    finally:
+        set_threads(previous_threads)
     record["timings"]["total_s"] = round(time.perf_counter() - started, 3)
     atomic_write_json(out / TRIAL_FILE, record)
     return record
@@ -238,11 +248,16 @@ def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_tab
     return {"official_score": {row.split: round(float(row.value), 4) for row in official.itertuples()}}
 
 
-def torch_threads_for(workers: int) -> int:
-    """Split the machine's cores between parallel local workers."""
-    import os
+def trial_runtime(config: RunConfig) -> dict[str, Any]:
+    """Where and how the trial ran, as the process that trains it sees it: host, device, thread
+    count and versions of asdbench, torch and the plugins (these change numbers). A Ray worker
+    may differ from the driver in any of them."""
+    from .orchestrator import versions
 
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    device = pick_device(config.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    return {"host": socket.gethostname(), "pid": os.getpid(), "device": str(device), "device_name": name,
+            "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "versions": versions()}
 
 
 def set_threads(n: int) -> None:
