@@ -150,7 +150,8 @@ def test_a_refused_token_names_the_fix(tmp_path, monkeypatch):
                                            "--name", "r"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
-        f"Error: --address {address}: authentication refused; the cluster uses token authentication (Ray 2.60's "
-        "`ray start --head` turns it on) and this process does not: export RAY_AUTH_MODE=token and copy the head "
-        "node's ~/.ray/auth_token here, or set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH)")
+        f"Error: --address {address}: authentication refused; the cluster requires a token (Ray 2.60's "
+        "`ray start --head` turns token authentication on when the head has ~/.ray/auth_token) and this process "
+        "sends none: export RAY_AUTH_MODE=token and copy the head node's ~/.ray/auth_token here, or set "
+        "RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH); `ray get-auth-token` on the head prints it")
     assert not (tmp_path / "r").exists()

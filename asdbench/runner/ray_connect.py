@@ -81,10 +81,11 @@ def _host_port(address: str) -> tuple[str, int, bool]:
 
 def auth_hint() -> str:
     """What to do about a refused token, for this process's authentication settings."""
-    where = "copy the head node's ~/.ray/auth_token here, or set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH)"
+    where = ("copy the head node's ~/.ray/auth_token here, or set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH); "
+             "`ray get-auth-token` on the head prints it")
     if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
-        return ("the cluster uses token authentication (Ray 2.60's `ray start --head` turns it on) and this "
-                f"process does not: export RAY_AUTH_MODE=token and {where}")
+        return ("the cluster requires a token (Ray 2.60's `ray start --head` turns token authentication on when "
+                f"the head has ~/.ray/auth_token) and this process sends none: export RAY_AUTH_MODE=token and {where}")
     return f"the cluster refused this process's token: use the head node's token ({where})"
 
 
