@@ -118,8 +118,12 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
         outer.update(1)
         tqdm.write(_status_line(finished, len(all_trials), trial, record), file=sys.stderr)
 
-    for key in skipped:
-        tqdm.write(f"skipping finished trial {key}", file=sys.stderr)
+    for trial in all_trials:
+        if trial.key in skipped:
+            # trial.json is the truth: a run killed between a trial's end and its run.json update
+            # must not count that trial as unfinished
+            state.set_trial(trial, read_trial_status(run_dir, trial) or {})
+            tqdm.write(f"skipping finished trial {trial.key}", file=sys.stderr)
     if session is not None:
         run_ray(config, todo, run_dir, on_done, session, report if show_progress else None)
     elif config.workers > 1:

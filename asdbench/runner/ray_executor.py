@@ -29,6 +29,8 @@ from .ray_worker import LOG_FILE, PROGRESS_FILE, WORKER_FILE, ray_trial
 from .trial import TRIAL_FILE, Trial, trial_dir
 
 POLL_S = 1.0
+_NOT_SHARED = ("the trial finished on its node, but its files are not in {folder} here: --out (and "
+               "ASDBENCH_HOME) must be on a file system that every node and this machine share")
 LOG_TAIL_LINES = 20
 ERROR_DETAIL_CHARS = 4000
 
@@ -139,6 +141,8 @@ def run_ray(config: RunConfig, trials: list[Trial], run_dir: Path, on_done: OnDo
         for ref in ready:
             watch = refs[ref]
             record = _collect(ray, ref, watch, config)
+            if record.get("status") == "done" and not (watch.folder / TRIAL_FILE).exists():
+                record = {**record, "status": "failed", "error": _NOT_SHARED.format(folder=watch.folder)}
             if record.get("status") != "done":
                 _show_failure(watch, record)
             on_done(watch.trial, record)
