@@ -68,7 +68,8 @@ def test_requests_no_node_can_satisfy_are_refused_with_the_nodes(options, nodes,
     ({"executor": "ray", "device": "cuda:1"}, "--device cuda:1: Ray assigns each task its GPU"),
     ({"executor": "ray", "max_retries": -1}, "--max-retries must be an integer >= 0, got -1"),
     ({"executor": "ray", "trial_timeout": 0}, "--trial-timeout must be a number of seconds > 0, got 0"),
-    ({"threads": True}, "--threads must be an integer >= 1, got True"),
+    ({"threads": True}, "threads: expected an integer, got True"),
+    ({"threads": 0}, "--threads must be an integer >= 1, got 0"),
 ])
 def test_executor_options_are_validated(options, message):
     with pytest.raises(ConfigError) as info:
