@@ -10,7 +10,8 @@ compare stay fast.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import contextvars
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -150,11 +151,25 @@ def partner_indices(batch_size: int, mode: str, generator: torch.Generator, devi
     raise ValueError(f"partner must be 'reversed' or 'random', got {mode!r}")
 
 
-def coin_flips(batch_size: int, p: float, generator: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
-    """Per-sample Bernoulli(p) decisions as a bool tensor."""
+_SCRIPTED_UNIFORMS: contextvars.ContextVar[Callable[[int], torch.Tensor] | None] = contextvars.ContextVar(
+    "asdbench_scripted_uniforms", default=None)
+
+
+def uniform(n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` draws from U[0, 1) on ``generator``: the source of augmenters' per-sample decisions
+    (mixup's lambda, every coin flip). Equivalence tests replay another implementation's recorded
+    draws through :func:`asdbench.testing.scripted_uniforms`; otherwise this is ``torch.rand``."""
+    scripted = _SCRIPTED_UNIFORMS.get()
+    if scripted is not None:
+        return scripted(n)
     import torch
 
-    return (torch.rand(batch_size, generator=generator) < p).to(device)
+    return torch.rand(n, generator=generator, device=generator.device)
+
+
+def coin_flips(batch_size: int, p: float, generator: torch.Generator, device: torch.device | None = None) -> torch.Tensor:
+    """Per-sample Bernoulli(p) decisions as a bool tensor: ``uniform < p``."""
+    return (uniform(batch_size, generator) < p).to(device)
 
 
 # --------------------------------------------------------------------------------------------

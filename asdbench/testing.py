@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .components import STAGES, Augmenter
+from .components import _SCRIPTED_UNIFORMS, STAGES, Augmenter
 from .errors import PluginError
 from .plugins import get_manager, get_registry, register_plugin, unregister_plugin
 
@@ -34,6 +34,7 @@ __all__ = [
     "check_augmenter",
     "plugin_fixture",
     "registered_plugin",
+    "scripted_uniforms",
     "tiny_batch",
     "tiny_data",
     "tiny_embeddings",
@@ -304,3 +305,27 @@ def plugin_fixture(plugin: Any, name: str) -> Callable[..., Any]:
             yield registered
 
     return _registered
+
+
+@contextmanager
+def scripted_uniforms(draws: list[np.ndarray] | list[torch.Tensor]) -> Iterator[list[int]]:
+    """Inside, :func:`asdbench.components.uniform` returns these recorded draws, one array per call
+    in order, instead of drawing (e.g. another implementation's mixup lambdas and coin values).
+    Yields the list of call sizes seen; a call whose size differs from the next array, or one
+    more call than arrays, raises ``AssertionError``, so a changed draw order cannot go unnoticed.
+    """
+    pending = [torch.as_tensor(np.asarray(d), dtype=torch.float32) for d in draws]
+    sizes: list[int] = []
+
+    def next_draw(n: int) -> torch.Tensor:
+        assert pending, f"scripted_uniforms: draw {len(sizes) + 1} of size {n} asked for, only {len(sizes)} recorded"
+        value = pending.pop(0)
+        assert value.numel() == n, f"scripted_uniforms: draw {len(sizes) + 1} has {value.numel()} values, {n} asked for"
+        sizes.append(n)
+        return value.reshape(n).clone()
+
+    token = _SCRIPTED_UNIFORMS.set(next_draw)
+    try:
+        yield sizes
+    finally:
+        _SCRIPTED_UNIFORMS.reset(token)

@@ -207,13 +207,49 @@ def test_squeeze_excitation_gates_channels() -> None:
     torch.testing.assert_close(se(x), x * gate[:, :, None, None])
 
 
-def test_reference_stage2_order_option() -> None:
+def test_default_is_the_published_graph_and_the_variants_are_options() -> None:
+    """Unit 2 of stage 2 is conv -> ReLU -> BN by default; the textbook order, the pre-fix first
+    unit and the SE-free network are options with the same or fewer weights, and each changes
+    the function."""
     wave = torch.randn(2, SMALL, generator=torch.Generator().manual_seed(0))
-    outs = []
-    for swap in (False, True):
+    default = TwoBranchEmbedder(SMALL)
+    assert [u.relu_before_bn for u in default.spectrogram.units] == [False, True] + [False] * 6
+    assert "ReLU -> BN -> conv3x3" in default.layout()[1] and "BN -> ReLU" in default.layout()[0]
+    variants = {"default": {}, "textbook": {"stage2_second_unit_order": "conv-bn-relu"},
+                "pre-fix": {"stage2_first_unit_bn": "input"}, "no-se": {"se": False}}
+    outs, counts = {}, {}
+    for name, options in variants.items():
         torch.manual_seed(4)
-        model = TwoBranchEmbedder(SMALL, relu_before_bn_stage2=swap).train()
-        assert [u.relu_before_bn for u in model.spectrogram.units] == [False, swap] + [False] * 6
+        model = TwoBranchEmbedder(SMALL, **options).train()
+        counts[name] = sum(p.numel() for p in model.parameters())
         with torch.no_grad():
-            outs.append(model(wave)[:, 128:])
-    assert not torch.allclose(outs[0], outs[1])
+            outs[name] = model(wave)
+    assert counts["textbook"] == counts["pre-fix"] == counts["default"] > counts["no-se"]
+    for name in ("textbook", "pre-fix", "no-se"):
+        assert not torch.allclose(outs[name], outs["default"]), name
+    first = TwoBranchEmbedder(SMALL, stage2_first_unit_bn="input").spectrogram.units[0]
+    assert first.pre_bn is not None and first.bn is None
+    assert TwoBranchEmbedder(SMALL, stage2_first_unit_bn="input").layout()[0].startswith("unit 0 (stage 2): x = BN(x); [ReLU -> conv3x3 -> ReLU -> conv3x3 -> SE]")
+    no_se = TwoBranchEmbedder(SMALL, se=False)
+    assert not any(isinstance(m, SqueezeExcitation) for m in no_se.modules())
+
+
+@pytest.mark.parametrize(("option", "value"), [("stage2_second_unit_order", "bn-relu"), ("stage2_first_unit_bn", "x"),
+                                               ("se", "maybe"), ("tmn", "maybe")])
+def test_variant_options_are_checked(option, value) -> None:
+    with pytest.raises(ConfigError, match=option):
+        TwoBranchEmbedder(SMALL, **{option: value})
+
+
+@pytest.mark.parametrize("options", [{"stage2_first_unit_bn": "input"}, {"se": False},
+                                     {"stage2_second_unit_order": "conv-bn-relu"}])
+def test_folded_inference_copy_of_every_variant_computes_the_eval_network(options) -> None:
+    torch.manual_seed(0)
+    model = TwoBranchEmbedder(8000, **options).double().eval()
+    for m in model.modules():  # non-trivial statistics, so a wrongly folded BN shows
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(3, 8000, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(model.for_inference()(x), model(x), rtol=1e-10, atol=1e-10)

@@ -291,7 +291,7 @@ def test_folded_inference_copy_matches_the_eval_network_and_leaves_it_untouched(
     from asdbench.model.two_branch import TwoBranchEmbedder
 
     torch.manual_seed(0)
-    model = TwoBranchEmbedder(8000, relu_before_bn_stage2=True).double()
+    model = TwoBranchEmbedder(8000).double()  # the published graph: unit 1 has ReLU before BN
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     for _ in range(3):  # non-trivial running statistics and affine parameters

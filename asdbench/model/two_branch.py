@@ -16,11 +16,13 @@ the quick synthetic preset (2-s clips, 32000 samples, 61 frames) is well above t
 The head takes the max over *all* remaining frames (the reference hard-codes the pool size:
 18 for DCASE2023, 10 for DCASE2022, which is the same thing at those lengths).
 
-Known differences from the reference Keras code, kept on purpose:
+The default is the graph of the author's published code (ssl4asd, ``main_statex+featex.py``),
+proven against its own outputs by ``tests/test_keras_reference.py``; it differs from
+reference-system.md in one unit: the second unit of stage 2 computes ``conv -> ReLU -> BN``
+(``stage2_second_unit_order="conv-bn-relu"`` gives the textbook order of every other unit).
+Paper-era variants of the published code are options too (``stage2_first_unit_bn``, ``se``);
+docs/fidelity.md lists them with their sources and every remaining difference, e.g.:
 
-* reference-system.md describes every residual branch as ``ReLU -> Conv -> BN -> ReLU -> Conv
-  -> SE``; the public script swaps BN and ReLU in the second unit of stage 2 (``Conv -> ReLU ->
-  BN``). ``relu_before_bn_stage2=True`` reproduces the script; same weights, same count.
 * Batch-norm moving variances use PyTorch's unbiased batch variance; Keras' non-fused BN (the
   1-D layers) uses the biased one. Training-mode outputs are identical; only inference-time
   statistics differ by a factor (N-1)/N (N = 64 for the dense layers).
@@ -79,13 +81,13 @@ def spectrogram_sizes(frames: int, bins: int) -> list[tuple[int, int]]:
 class SpectrumNet(nn.Module):
     """Conv1D sub-network on the full-length magnitude spectrum: ``(B, F) -> (B, D)``."""
 
-    def __init__(self, n_bins: int, embedding_dim: int = 128) -> None:
+    def __init__(self, n_bins: int, embedding_dim: int = 128, se: bool = True) -> None:
         super().__init__()
         convs, ses = [], []
         in_ch = 1
         for filters, kernel, stride in SPECTRUM_CONVS:
             convs.append(Conv1dSame(in_ch, filters, kernel, stride, framed=True))  # see framed_conv.py
-            ses.append(SqueezeExcitation(filters))
+            ses.append(SqueezeExcitation(filters) if se else nn.Identity())
             in_ch = filters
         self.convs = nn.ModuleList(convs)
         self.se = nn.ModuleList(ses)
@@ -105,49 +107,76 @@ class SpectrumNet(nn.Module):
         return self.out(x)
 
 
+SECOND_UNIT_ORDERS = ("conv-relu-bn", "conv-bn-relu")
+"""Middle of stage 2's second residual unit: the published code's ``conv -> ReLU -> BN`` (default)
+or the textbook ``conv -> BN -> ReLU`` that every other unit computes."""
+FIRST_UNIT_BN = ("middle", "input")
+"""Where stage 2's first unit has its batch norm: between its convolutions (the published code
+since ssl4asd commit a9066f6, 2024-01-17, default) or on the unit's input, shortcut included, with
+none between the convolutions (the code before that fix)."""
+
+
 class ResidualUnit(nn.Module):
     """Pre-activation residual unit with SE on the branch.
 
-    ``x = BN(x)`` first when ``pre_bn``; branch ``ReLU -> Conv3x3(stride) -> BN -> ReLU -> Conv3x3
-    -> SE``; shortcut identity, or ``MaxPool(2x2, same) -> Conv1x1`` when the unit downsamples.
-    ``relu_before_bn`` swaps the middle BN and ReLU (what the reference code does in the second
-    unit of stage 2; off by default, as reference-system.md describes the unit).
+    ``x = BN(x)`` first when ``pre_bn`` (the shortcut sees it too); branch ``ReLU -> Conv3x3(stride)
+    -> BN -> ReLU -> Conv3x3 -> SE``; shortcut identity, or ``MaxPool(2x2, same) -> Conv1x1`` when
+    the unit downsamples. ``relu_before_bn`` computes the middle as ``ReLU -> BN`` (what the
+    published code does in the second unit of stage 2); ``middle_bn=False`` drops the middle BN
+    (stage 2's first unit before the upstream fix); ``se=False`` drops the SE block.
     ``input_is_nonnegative`` (the first unit, fed by the stem's ReLU) skips the branch's leading
     ReLU, which is then the identity, values and gradients alike (its mask is the stem ReLU's):
     one pass and one saved activation fewer (73 MB in fp32 at the paper preset).
     """
 
     def __init__(self, in_ch: int, out_ch: int, stride: int, pre_bn: bool, relu_before_bn: bool = False,
-                 input_is_nonnegative: bool = False) -> None:
+                 input_is_nonnegative: bool = False, middle_bn: bool = True, se: bool = True) -> None:
         super().__init__()
         self.input_is_nonnegative = input_is_nonnegative and not pre_bn
         self.pre_bn = batch_norm_2d(in_ch) if pre_bn else None
         self.conv1 = Conv2dSame(in_ch, out_ch, 3, stride)
-        self.bn = batch_norm_2d(out_ch)
+        self.bn = batch_norm_2d(out_ch) if middle_bn else None
         self.conv2 = Conv2dSame(out_ch, out_ch, 3, 1)
-        self.se = SqueezeExcitation(out_ch)
-        self.relu_before_bn = relu_before_bn
+        self.se = SqueezeExcitation(out_ch) if se else None
+        self.relu_before_bn = relu_before_bn and middle_bn
         self.shortcut: nn.Module | None = None
         if stride != 1 or in_ch != out_ch:
             self.shortcut = nn.Sequential(MaxPool2dSame(stride), nn.Conv2d(in_ch, out_ch, 1, bias=False))
+
+    def layout(self) -> str:
+        """The unit's computation in words, e.g. ``BN -> [ReLU -> conv3x3 -> BN -> ReLU -> conv3x3 -> SE] + x``."""
+        stride = self.conv1.stride[0]
+        middle = {None: ["ReLU"], False: ["BN", "ReLU"], True: ["ReLU", "BN"]}[None if self.bn is None else self.relu_before_bn]
+        branch = ["ReLU", f"conv3x3/{stride}" if stride > 1 else "conv3x3", *middle, "conv3x3"] + (["SE"] if self.se else [])
+        shortcut = "x" if self.shortcut is None else "conv1x1(maxpool2x2(x))"
+        return ("x = BN(x); " if self.pre_bn is not None else "") + f"[{' -> '.join(branch)}] + {shortcut}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pre_bn is not None:
             x = self.pre_bn(x)
         r = self.conv1(x if self.input_is_nonnegative else F.relu(x))  # not in place: x is also the shortcut's input
-        r = self.bn(F.relu(r, inplace=True)) if self.relu_before_bn else F.relu(self.bn(r), inplace=True)
-        return self.se.add_to(x if self.shortcut is None else self.shortcut(x), self.conv2(r))
+        if self.bn is None:
+            r = F.relu(r, inplace=True)
+        elif self.relu_before_bn:
+            r = self.bn(F.relu(r, inplace=True))
+        else:
+            r = F.relu(self.bn(r), inplace=True)
+        shortcut = x if self.shortcut is None else self.shortcut(x)
+        r = self.conv2(r)
+        return shortcut + r if self.se is None else self.se.add_to(shortcut, r)
 
 
 class SpectrogramNet(nn.Module):
     """ResNet-like sub-network on the magnitude spectrogram: ``(B, T, 513) -> (B, D)``.
 
     Includes the input normalisation: temporal mean normalisation (optional) and batch norm with
-    one feature per frequency bin, statistics over batch and time.
+    one feature per frequency bin, statistics over batch and time. ``stage2_second_unit_order`` and
+    ``stage2_first_unit_bn``: see :data:`SECOND_UNIT_ORDERS` and :data:`FIRST_UNIT_BN`.
     """
 
     def __init__(self, frames: int, bins: int, embedding_dim: int = 128, tmn: bool = True,
-                 relu_before_bn_stage2: bool = False, channels_last: bool = True) -> None:
+                 stage2_second_unit_order: str = "conv-relu-bn", stage2_first_unit_bn: str = "middle",
+                 se: bool = True, channels_last: bool = True) -> None:
         super().__init__()
         self.tmn = tmn
         self.channels_last = channels_last
@@ -155,14 +184,18 @@ class SpectrogramNet(nn.Module):
         self.stem_conv = Conv2dSame(1, STEM_CHANNELS, 7, 2, space_to_depth=True)  # see space_to_depth.py
         self.stem_bn = batch_norm_2d(STEM_CHANNELS)
         self.stem_pool = nn.MaxPool2d(3, 2)  # valid
+        pre_fix = stage2_first_unit_bn == "input"
         units = []
         in_ch = STEM_CHANNELS
         for stage, out_ch in enumerate(STAGE_CHANNELS):
             stride = 1 if stage == 0 else 2
-            # Stage 2's first unit has no leading BN; every other unit starts with x = BN(x).
-            units.append(ResidualUnit(in_ch, out_ch, stride, pre_bn=stage > 0, input_is_nonnegative=stage == 0))
-            units.append(ResidualUnit(out_ch, out_ch, 1, pre_bn=True,
-                                      relu_before_bn=relu_before_bn_stage2 and stage == 0))
+            # Stage 2's first unit has no leading BN (but see FIRST_UNIT_BN); every other unit
+            # starts with x = BN(x).
+            first_pre_bn = stage > 0 or pre_fix
+            units.append(ResidualUnit(in_ch, out_ch, stride, pre_bn=first_pre_bn, input_is_nonnegative=stage == 0,
+                                      middle_bn=not (stage == 0 and pre_fix), se=se))
+            units.append(ResidualUnit(out_ch, out_ch, 1, pre_bn=True, se=se,
+                                      relu_before_bn=stage == 0 and stage2_second_unit_order == "conv-relu-bn"))
             in_ch = out_ch
         self.units = nn.Sequential(*units)
         self.out_freq = spectrogram_sizes(frames, bins)[-1][1]
@@ -189,6 +222,11 @@ class SpectrogramNet(nn.Module):
         return self.out(self.head_bn(x))
 
 
+def _check_choice(option: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"embedder two-branch: {option} must be one of {', '.join(choices)}, got {value!r}")
+
+
 class TwoBranchEmbedder(Embedder):
     """Two-branch embedder: |FFT| Conv1D network + |STFT| ResNet, 2 x 128-d (reference system).
 
@@ -196,10 +234,15 @@ class TwoBranchEmbedder(Embedder):
     (2 x 128 = 256), which is what loss heads see. ``l2`` is the kernel weight penalty.
     ``channels_last`` runs the spectrogram convolutions in NHWC (about 2x faster on CPU with
     oneDNN, and the layout tensor cores want); it changes no number beyond float rounding.
+    ``stage2_second_unit_order`` ("conv-relu-bn", the published code, or the textbook
+    "conv-bn-relu"), ``stage2_first_unit_bn`` ("middle", or "input": the published code before
+    2024-01-17) and ``se`` (False: no squeeze-and-excitation blocks, as the DCASE2023 system the
+    paper's baseline cites) select paper-era variants of the published graph (docs/fidelity.md).
     """
 
     def __init__(self, clip_samples: int, *, tmn: bool = True, embedding_dim: int = 128,
-                 l2: float = 1e-5, relu_before_bn_stage2: bool = False, channels_last: bool = True) -> None:
+                 l2: float = 1e-5, stage2_second_unit_order: str = "conv-relu-bn",
+                 stage2_first_unit_bn: str = "middle", se: bool = True, channels_last: bool = True) -> None:
         super().__init__()
         clip_samples = int(clip_samples)
         if clip_samples < MIN_CLIP_SAMPLES:
@@ -209,6 +252,11 @@ class TwoBranchEmbedder(Embedder):
             )
         if embedding_dim < 1:
             raise ConfigError(f"embedder two-branch: embedding_dim must be positive, got {embedding_dim}")
+        _check_choice("stage2_second_unit_order", stage2_second_unit_order, SECOND_UNIT_ORDERS)
+        _check_choice("stage2_first_unit_bn", stage2_first_unit_bn, FIRST_UNIT_BN)
+        for option, value in (("tmn", tmn), ("se", se), ("channels_last", channels_last)):
+            if not isinstance(value, bool):
+                raise ConfigError(f"embedder two-branch: {option} must be true or false, got {value!r}")
         self.clip_samples = clip_samples
         self.branch_dim = int(embedding_dim)
         self.embedding_dim = 2 * self.branch_dim
@@ -216,9 +264,11 @@ class TwoBranchEmbedder(Embedder):
         self.n_bins = clip_samples // 2
         self.n_frames = stft_frames(clip_samples, FRAME_LENGTH, HOP_LENGTH)
         self.stft = MagnitudeSTFT(FRAME_LENGTH, HOP_LENGTH)
-        self.spectrum = SpectrumNet(self.n_bins, self.branch_dim)
+        self.spectrum = SpectrumNet(self.n_bins, self.branch_dim, se=se)
         self.spectrogram = SpectrogramNet(self.n_frames, FRAME_LENGTH // 2 + 1, self.branch_dim, tmn=tmn,
-                                          relu_before_bn_stage2=relu_before_bn_stage2, channels_last=channels_last)
+                                          stage2_second_unit_order=stage2_second_unit_order,
+                                          stage2_first_unit_bn=stage2_first_unit_bn, se=se,
+                                          channels_last=channels_last)
         glorot_uniform_(self)
         if channels_last:
             # After init, so the random values do not depend on the memory layout.
@@ -252,6 +302,10 @@ class TwoBranchEmbedder(Embedder):
 
     def combine(self, sub: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.cat([sub["spectrum"], sub["spectrogram"]], dim=-1)
+
+    def layout(self) -> list[str]:
+        """The computation order of every residual unit, one line each (``asdbench describe``)."""
+        return [f"unit {i} (stage {i // 2 + 2}): {unit.layout()}" for i, unit in enumerate(self.spectrogram.units)]
 
     def for_inference(self) -> TwoBranchEmbedder:
         """A copy with the batch norms that follow a layer folded into it (see :mod:`.inference`)."""

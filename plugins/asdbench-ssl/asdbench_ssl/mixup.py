@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
-from asdbench.components import Augmenter, coin_flips, partner_indices
+from asdbench.components import Augmenter, coin_flips, partner_indices, uniform
 
 from .labels import (
     PARTNER_MODES,
@@ -60,7 +60,7 @@ class Mixup(Augmenter):
         batch = batch_size_of(self.name, data)
         check_labels(self.name, labels, batch)
         partner = partner_indices(batch, self.partner, generator, data.device)
-        lam = torch.rand(batch, generator=generator, device=generator.device)
+        lam = uniform(batch, generator)
         mixed = coin_flips(batch, self.probability, generator, data.device)
         return _mix(data, partner, lam, mixed), _mix(labels, partner, lam, mixed)
 
