@@ -93,12 +93,21 @@ class Dataset:
         """Clips whose attributes equal the given values, e.g. ``select(subset="train")``."""
         return [c for c in self.clips if all(getattr(c, k) == v for k, v in criteria.items())]
 
-    def train_classes(self) -> list[str]:
-        """Training classes: machine x section x attribute x domain of the training files, sorted."""
-        return sorted({class_key(c) for c in self.clips if c.subset == "train"})
+    def train_classes(self, class_set: str = "train") -> list[str]:
+        """Training classes: machine x section x attribute x domain, sorted, of the training files
+        (``class_set="train"``) or, as the published code fits its label encoder, of the training
+        files and the development split's test files (``"train+test"``: classes seen only in test
+        add logits and negative centres, and change C and AdaCos' initial scale)."""
+        if class_set not in CLASS_SETS:
+            raise ValueError(f"class_set must be one of {', '.join(CLASS_SETS)}, got {class_set!r}")
+        return sorted({class_key(c) for c in self.clips
+                       if c.subset == "train" or (class_set == "train+test" and c.split == "dev" and c.domain is not None)})
 
     def groups(self) -> list[str]:
         return sorted({c.group for c in self.clips})
+
+
+CLASS_SETS = ("train", "train+test")
 
 
 def class_key(clip: Clip) -> str:
@@ -221,6 +230,7 @@ class SystemSpec:
     ``heads``: subset of ``("regular", "ssl")``. The SSL head has ``C * prod(factors)`` classes.
     ``ssl_class_labels=False``: the SSL head predicts only the pseudo-classes (paper Table 2).
     ``options``: per-component options, e.g. ``{"statex": {"axis": "both"}, "embedder": {"tmn": False}}``.
+    ``training_classes``: which files define the classes (:meth:`Dataset.train_classes`).
     """
 
     augmenters: tuple[str, ...] = ()
@@ -229,6 +239,7 @@ class SystemSpec:
     ssl_trainable_centres: bool = True
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
+    training_classes: str = "train"  # or "train+test": see Dataset.train_classes
 
 
 _NN = ("Embedder", "LossHead")

@@ -42,6 +42,11 @@ class Embedder(nn.Module, abc.ABC):
         """Weight penalty added to the loss (L2 on kernels for the two-branch network)."""
         return torch.zeros(())
 
+    def layout(self) -> list[str]:
+        """The order of operations of the network's blocks, one line each (``asdbench describe``
+        shows it, so a user sees which variant of an architecture is built). Optional."""
+        return []
+
     def for_inference(self) -> Embedder:
         """The module that embedding extraction runs (eval mode, no gradients): ``self``, or a
         faster copy computing the same embeddings up to float rounding (e.g. batch norms folded

@@ -4,7 +4,7 @@ Grammar (documented in the README)::
 
     SPEC    := TOKEN ("+" TOKEN)* [":" OPTION ("," OPTION)*]
     TOKEN   := "regular" | "ssl" | <registered system> | <registered augmenter>
-    OPTION  := KEY "=" VALUE       KEY: ssl_class_labels | ssl_trainable_centres | heads
+    OPTION  := KEY "=" VALUE       KEY: ssl_class_labels | ssl_trainable_centres | heads | training_classes
                                         | <augmenter>.<option> | embedder.<option> | loss.<option>
 
 A spec that names a registered system verbatim is that system. Otherwise the tokens are merged in
@@ -21,7 +21,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from .components import Augmenter, SystemSpec
+from .components import CLASS_SETS, Augmenter, SystemSpec
 from .errors import ConfigError, PluginError
 from .plugins import get_registry
 
@@ -84,6 +84,8 @@ def resolve_system(spec: str) -> SystemSpec:
                     flags["ssl_class_labels"] = False
                 if not sub.ssl_trainable_centres:
                     flags["ssl_trainable_centres"] = False
+                if sub.training_classes != "train":
+                    flags["training_classes"] = sub.training_classes
             elif token in augmenters:
                 if token not in aug_names:
                     aug_names.append(token)
@@ -105,6 +107,10 @@ def _apply_options(system: SystemSpec, options: dict[str, Any], spec: str) -> Sy
             if not isinstance(value, bool):
                 raise ConfigError(f"--ssl {spec!r}: option {key} must be true or false, got {value!r}")
             changes[key] = value
+        elif key == "training_classes":
+            if value not in CLASS_SETS:
+                raise ConfigError(f"--ssl {spec!r}: training_classes must be one of {', '.join(CLASS_SETS)}, got {value!r}")
+            changes["training_classes"] = value
         elif key == "heads":
             changes["heads"] = tuple(h for h in str(value).split("/") if h)
         elif "." in key:
@@ -169,6 +175,7 @@ def describe_system(spec: str, system: SystemSpec) -> dict[str, Any]:
         "ssl_label_factor": label_factor(augmenters),
         "ssl_class_labels": system.ssl_class_labels,
         "ssl_trainable_centres": system.ssl_trainable_centres,
+        "training_classes": system.training_classes,
         "options": _jsonable(system.options),
     }
 

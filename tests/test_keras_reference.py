@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from shared_data import SHARED_DATA, VALVE
 
 from asdbench.components import SystemSpec
 from asdbench.model.keras_import import keras_parameter_table, load_keras_weights
 from asdbench.model.two_branch import TwoBranchEmbedder
 from asdbench.testing import scripted_uniforms
-from asdbench.training.trainer import Trainer, TrainConfig, build_model
+from asdbench.training.trainer import TrainConfig, Trainer, build_model
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "keras-two-branch.npz"
-if not REFERENCE.exists():
-    REFERENCE = Path("/work/shared/reference/keras-two-branch.npz")
+REFERENCE = SHARED_DATA.parent / "reference" / "keras-two-branch.npz"
 pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason=f"reference vectors not found ({REFERENCE})")
 
 SAMPLES = 288000
@@ -165,3 +164,53 @@ def test_weights_of_another_size_or_variant_are_refused_with_the_key(ref) -> Non
     partial = {k: v for k, v in ref.items() if k != "w/bn_8_gamma"}
     with pytest.raises(ConfigError, match="missing Keras weight.*w/bn_8_gamma"):
         load_keras_weights(TwoBranchEmbedder(SAMPLES), partial)
+
+
+def _valve_subset(root: Path, per_kind: int) -> Path:
+    """A DCASE2023-layout folder with ``per_kind`` real valve clips per domain and label."""
+    if not VALVE.is_dir():
+        pytest.skip("real DCASE2023 valve clips not available")
+    test_dir = root / "dev_data" / "valve" / "test"
+    test_dir.mkdir(parents=True)
+    for domain in ("source", "target"):
+        for label in ("normal", "anomaly"):
+            for wav in sorted(VALVE.glob(f"section_00_{domain}_test_{label}_*.wav"))[:per_kind]:
+                (test_dir / wav.name).symlink_to(wav)
+    return root
+
+
+def test_keras_weights_extract_score_and_evaluate_through_asdbench_run(ref, tmp_path) -> None:
+    """The documented command: a run that starts from Keras weights and trains 0 epochs."""
+    from click.testing import CliRunner
+
+    from asdbench.cli import main
+
+    data = _valve_subset(tmp_path / "valve", per_kind=20)
+    result = CliRunner().invoke(main, ["run", "--data", str(data), "--train-from-test", "0.5", "--ssl", "baseline",
+                                       "--epochs", "0", "--init-weights", str(REFERENCE), "--out", str(tmp_path / "runs"),
+                                       "--name", "keras", "--quiet", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    trial = tmp_path / "runs" / "keras" / "baseline" / "seed-0"
+    saved = torch.load(trial / "weights.pt", weights_only=True)
+    expected = embedder(ref).state_dict()
+    assert all(torch.equal(saved[k], expected[k]) for k in expected)
+    metrics = (trial / "kmeans" / "metrics.csv").read_text()
+    assert "official_score" in metrics
+    # 80 clips; half of the 40 normals moved to training: 60 scored, one row each
+    assert len((trial / "kmeans" / "scores.csv").read_text().splitlines()) == 1 + 60
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--epochs", "0"], "--epochs must be >= 1 (0 only with --init-weights"),
+    (["--init-weights", "missing.npz"], "--init-weights: file not found"),
+    (["--init-weights", "weights.h5"], "expected a .npz file of Keras weights"),
+])
+def test_init_weights_and_zero_epochs_are_checked_before_anything_runs(tmp_path, args, message) -> None:
+    from click.testing import CliRunner
+
+    from asdbench.cli import main
+
+    result = CliRunner().invoke(main, ["run", *args, "--out", str(tmp_path / "runs")])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert not (tmp_path / "runs").exists()

@@ -71,3 +71,13 @@ def test_describe_errors_are_one_line(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_describe_shows_the_order_of_every_unit_and_the_variants() -> None:
+    result = CliRunner().invoke(main, ["describe", "embedder", "two-branch", "--preset", "quick"])
+    assert result.exit_code == 0, result.output
+    assert "unit 1 (stage 2): x = BN(x); [ReLU -> conv3x3 -> ReLU -> BN -> conv3x3 -> SE] + x" in result.output
+    assert "unit 0 (stage 2): [ReLU -> conv3x3 -> BN -> ReLU -> conv3x3 -> SE] + x" in result.output
+    textbook = CliRunner().invoke(main, ["describe", "embedder", "two-branch", "--preset", "quick",
+                                         "-o", "stage2_second_unit_order=conv-bn-relu"])
+    assert "unit 1 (stage 2): x = BN(x); [ReLU -> conv3x3 -> BN -> ReLU -> conv3x3 -> SE] + x" in textbook.output

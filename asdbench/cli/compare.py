@@ -48,6 +48,12 @@ from .evaluate import emit
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option(
+    "--cumulative-ensemble",
+    is_flag=True,
+    help="Score seed k as the ensemble of the first k seeds, as the author's script did "
+    "2023-07-31 .. 2024-03-12 (docs/fidelity.md); the output says so.",
+)
+@click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout."
 )
 def compare(
@@ -60,6 +66,7 @@ def compare(
     paired: tuple[str, str] | None,
     n_boot: int,
     seed: int,
+    cumulative_ensemble: bool,
     out: Path | None,
 ) -> None:
     """Leaderboard of the systems in RUN_DIR... (each with a results.csv)."""
@@ -68,13 +75,22 @@ def compare(
     from ..evaluation.runs import load_runs
 
     runs = load_runs(list(run_dirs))
+    note = ""
+    if cumulative_ensemble:
+        from ..evaluation.cumulative import NOTE, cumulative_results
+
+        runs = [cumulative_results(run) for run in runs]
+        if fmt in ("csv", "json"):
+            click.echo(f"note: {NOTE}", err=True)
+        else:
+            note = f"{'% ' if fmt == 'latex' else ''}{NOTE}\n"
     options = dict(
         metrics=metrics or None, by_machine=by == "machine", backend=backend, splits=splits or None
     )
     if paired:
         a, b = paired
         results = compare_paired(runs, a, b, n_boot=n_boot, seed=seed, **options)
-        emit(render_paired(results, a, b, fmt), out)
+        emit(note + render_paired(results, a, b, fmt), out)
         return
     board = build_leaderboard(runs, **options)
-    emit(render_leaderboard(board, fmt), out)
+    emit(note + render_leaderboard(board, fmt), out)

@@ -126,7 +126,8 @@ def _describe_system(spec: str, as_json: bool = False) -> None:
         return
     click.echo(f"system {spec!r}")
     click.echo(f"  heads: {', '.join(resolved['heads'])}; SSL label factor {resolved['ssl_label_factor']}"
-               f"; SSL class labels {resolved['ssl_class_labels']}; SSL centres trainable {resolved['ssl_trainable_centres']}")
+               f"; SSL class labels {resolved['ssl_class_labels']}; SSL centres trainable {resolved['ssl_trainable_centres']}"
+               f"; classes from {resolved['training_classes']}")
     for aug in resolved["augmenters"]:
         click.echo(f"  {aug['stage']:<9} {aug['name']} (factor {aug['factor']}) {aug['options']}")
     for component, values in resolved["options"].items():
@@ -169,6 +170,12 @@ def describe(kind: str, name: str | None, preset: str, samples: int | None, opti
         click.echo("")
         click.echo(format_summary(summarize(embedder, clip_samples),
                                   title=f"{name}: {clip_samples} samples per clip, output {embedder.embedding_dim}-d"))
+        layout = embedder.layout()
+        if layout:
+            click.echo("")
+            click.echo("Order of operations:")
+            for line in layout:
+                click.echo(f"  {line}")
         return
     for line in _header(component):
         click.echo(line)

@@ -39,6 +39,9 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--data-seed", type=int, help="Seed of the synthetic data and of the DCASE2023 random crops. Default 0.")
 @click.option("--train-from-test", type=float, help="Move this fraction of normal test clips to training (test-only data).")
 @click.option("--epochs", type=int, help="Training epochs. Default 10.")
+@click.option("--init-weights", type=click.Path(path_type=Path),
+              help="Start from these embedder weights: .npz in the Keras key scheme of the author's code "
+                   "(docs/fidelity.md) or a trial's weights.pt. With --epochs 0 the run only extracts and scores.")
 @click.option("--batch-size", type=int, help="Default 64.")
 @click.option("--lr", type=float, help="Adam learning rate. Default 1e-3.")
 @click.option("--embedder", help="Embedder plugin. Default two-branch.")
@@ -77,7 +80,7 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--strict-data", is_flag=True, default=None,
               help="Any skipped or unreadable data file is an error (TOML: strict_data = true).")
 @click.option("--dry-run", is_flag=True, help="Check everything, print the resolved experiment and exit; writes nothing.")
-def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, batch_size, lr, embedder, loss,
+def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, init_weights, batch_size, lr, embedder, loss,
         backends, device, precision, low_memory, threads, executor, workers, address, cpus_per_trial, max_retries,
         trial_timeout, ray_runtime_env, config_file, out, name, resume, fmt, quiet, resample, strict_data,
         dry_run) -> None:
@@ -97,7 +100,7 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
         "systems": list(systems) or None, "seeds": _parse_seeds(seeds), "preset": preset,
         "data": str(data.resolve()) if data else None, "dataset": dataset, "data_seed": data_seed,
         "train_from_test": train_from_test, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "embedder": embedder, "loss": loss, "backends": list(backends) or None, "device": device,
+        "init_weights": str(init_weights.resolve()) if init_weights else None, "embedder": embedder, "loss": loss, "backends": list(backends) or None, "device": device,
         "precision": precision, "low_memory": low_memory, "threads": threads, "executor": executor,
         "workers": workers, "address": address, "cpus_per_trial": cpus_per_trial, "max_retries": max_retries,
         "trial_timeout": trial_timeout,

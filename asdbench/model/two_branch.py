@@ -305,7 +305,12 @@ class TwoBranchEmbedder(Embedder):
 
     def layout(self) -> list[str]:
         """The computation order of every residual unit, one line each (``asdbench describe``)."""
-        return [f"unit {i} (stage {i // 2 + 2}): {unit.layout()}" for i, unit in enumerate(self.spectrogram.units)]
+        se = "SE after each ReLU" if not isinstance(self.spectrum.se[0], nn.Identity) else "no SE"
+        head = [f"spectrum: 3 x [conv1d -> ReLU{' -> SE' if se != 'no SE' else ''}] -> 4 x [dense -> BN -> ReLU] -> dense",
+                f"spectrogram input: {'TMN -> ' if self.spectrogram.tmn else ''}BN per frequency bin; "
+                "stem: conv7x7/2 -> BN -> ReLU -> maxpool3x3/2"]
+        units = [f"unit {i} (stage {i // 2 + 2}): {unit.layout()}" for i, unit in enumerate(self.spectrogram.units)]
+        return head + units + ["head: max over time -> flatten -> BN -> dense"]
 
     def for_inference(self) -> TwoBranchEmbedder:
         """A copy with the batch norms that follow a layer folded into it (see :mod:`.inference`)."""

@@ -40,6 +40,7 @@ class RunConfig:
     data_seed: int = 0
     train_from_test: float | None = None
     epochs: int = 10
+    init_weights: str | None = None  # embedder weights to start from: .npz (Keras key scheme) or .pt
     batch_size: int = 64
     lr: float = 1e-3
     embedder: str = "two-branch"
@@ -90,7 +91,8 @@ class RunConfig:
             (any(s < 0 for s in self.seeds), f"--seeds: seeds must be >= 0, got {self.seeds}"),
             (self.preset not in ("quick", "paper"), f"--preset must be quick or paper, got {self.preset!r}"),
             (self.data_seed < 0, f"--data-seed must be >= 0, got {self.data_seed}"),
-            (self.epochs < 1, f"--epochs must be >= 1, got {self.epochs}"),
+            (self.epochs < (0 if self.init_weights else 1),
+             f"--epochs must be >= 1 (0 only with --init-weights, to evaluate given weights), got {self.epochs}"),
             (self.batch_size < 2, f"--batch-size must be >= 2, got {self.batch_size}"),
             (not (math.isfinite(self.lr) and self.lr > 0), f"--lr must be a positive number, got {self.lr}"),
             (self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"),
@@ -106,6 +108,8 @@ class RunConfig:
             (len(set(self.backends)) != len(self.backends), f"--backend: a back-end is listed twice: {self.backends}"),
         ]
         problems = [message for failed, message in checks if failed] + self._executor_problems()
+        if self.init_weights is not None:
+            problems += initial_weights_problems(Path(self.init_weights))
         for name in sorted(set(self.backend_options) - set(self.backends)):
             problems.append(f"backend_options: options for back-end {name!r}, which is not in --backend "
                             f"({', '.join(self.backends)})")
@@ -181,6 +185,19 @@ def type_problems(config: RunConfig) -> list[str]:
     return problems
 
 
+INITIAL_WEIGHT_SUFFIXES = (".npz", ".pt")
+
+
+def initial_weights_problems(path: Path) -> list[str]:
+    """``--init-weights``: an existing ``.npz`` (Keras key scheme) or ``.pt`` (embedder state_dict)."""
+    if path.suffix not in INITIAL_WEIGHT_SUFFIXES:
+        return [f"--init-weights {path}: expected a .npz file of Keras weights (docs/fidelity.md) "
+                "or a .pt embedder state_dict such as a trial's weights.pt"]
+    if not path.is_file():
+        return [f"--init-weights: file not found: {path}"]
+    return []
+
+
 _FIELDS = {f.name for f in fields(RunConfig)}
 _DEFAULTS = {f.name: f.default for f in fields(RunConfig) if f.name in EXECUTOR_OPTIONS}
 
@@ -219,9 +236,10 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_FIELDS))})")
     if "paper" in values:
         values["reference"] = values.pop("paper")
-    if isinstance(values.get("data"), str):
-        data = Path(values["data"]).expanduser()
-        values["data"] = str(data if data.is_absolute() else (path.parent / data).resolve())
+    for key in ("data", "init_weights"):
+        if isinstance(values.get(key), str):
+            given = Path(values[key]).expanduser()
+            values[key] = str(given if given.is_absolute() else (path.parent / given).resolve())
     if "ray_runtime_env" in values:
         from .ray_env import runtime_env_from_toml
 

@@ -27,8 +27,14 @@ class PreparedData:
 
     @property
     def class_ids(self) -> np.ndarray:
-        index = {key: i for i, key in enumerate(self.classes)}
-        return np.array([index[class_key(c)] for c in self.train], dtype=np.int64)
+        return self.training_classes("train")[1]
+
+    def training_classes(self, class_set: str) -> tuple[list[str], np.ndarray]:
+        """The class keys of ``class_set`` (see :meth:`Dataset.train_classes`) and every training
+        clip's index into them."""
+        classes = self.classes if class_set == "train" else self.dataset.train_classes(class_set)
+        index = {key: i for i, key in enumerate(classes)}
+        return classes, np.array([index[class_key(c)] for c in self.train], dtype=np.int64)
 
     def read_train(self, idx: np.ndarray) -> np.ndarray:
         return self.cache.read(np.asarray(idx))

@@ -15,8 +15,7 @@ def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, d
     """Average the finished seeds' scores per clip; writes ``<system>/ensemble/<backend>/``.
 
     Returns None when fewer than two seeds finished (an ensemble of one is not an ensemble)."""
-    from ..evaluation.files import read_scores_table, write_challenge_files, write_scores_table
-    from ..evaluation.metrics import score_clips
+    from ..evaluation.files import read_scores_table
 
     tests, trains = [], []
     for seed in seeds:
@@ -35,8 +34,7 @@ def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, d
     test_scores = np.mean([t["score"].to_numpy(dtype=float) for t in tests], axis=0)
     train_scores = np.mean([t["score"].to_numpy(dtype=float) for t in trains], axis=0)
     out = backend_dir(run_dir, system, ENSEMBLE, backend)
-    result = score_and_write(test_table, test_scores, train_table, train_scores, out, dataset_version,
-                             write_challenge_files, write_scores_table, score_clips)
+    result = score_and_write(test_table, test_scores, train_table, train_scores, out, dataset_version)
     result["seeds"] = len(tests)
     return result
 

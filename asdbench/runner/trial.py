@@ -28,6 +28,7 @@ from ..allocator import serving_allocator
 from ..atomic import atomic_write_json, atomic_write_text
 from ..components import Clip
 from ..evaluation import layout
+from ..evaluation.scored import DECISION_PERCENTILE, decision_thresholds, scored_tables
 from ..plugins import resolve
 from ..systems import describe_system, resolve_system
 from ..training.trainer import (
@@ -94,7 +95,7 @@ def embedding_index(train: list[Clip], test: list[Clip]) -> pd.DataFrame:
 
 def train_config(config: RunConfig, seed: int) -> TrainConfig:
     return TrainConfig(
-        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=seed,
+        epochs=config.epochs, init_weights=config.init_weights, batch_size=config.batch_size, lr=config.lr, seed=seed,
         device=config.device, precision=config.precision, embedder=config.embedder,
         embedder_options=dict(config.embedder_options), loss=config.loss,
         loss_options=dict(config.loss_options), channels_last=config.channels_last,
@@ -138,9 +139,6 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
 
 def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: PreparedData, out: Path,
                      record: dict[str, Any], progress: Callable[[str, int, int], None] | None) -> None:
-    from ..evaluation.files import write_challenge_files, write_scores_table
-    from ..evaluation.metrics import score_clips
-
     cfg = train_config(config, trial.seed)
     n_train = len(data.train)
 
@@ -150,7 +148,9 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
 
     trainer = Trainer(cfg, system, checkpoint=out / "checkpoint.pt", progress=on_batch)
     clip_samples = int(data.cache.samples)
-    model = trainer.fit(data.read_train, data.class_ids, len(data.classes), clip_samples)
+    classes, class_ids = data.training_classes(system.training_classes)
+    record["classes"] = len(classes)
+    model = trainer.fit(data.read_train, class_ids, len(classes), clip_samples)
     record["timings"]["train_s"] = round(trainer.timings["train_s"], 3)
     record["train_clips_per_s"] = round(n_train * cfg.epochs / max(trainer.timings["train_s"], 1e-9), 2)
     atomic_torch_save(model.embedder.state_dict(), out / "weights.pt")
@@ -178,8 +178,7 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
         test_scores = backend.score_samples(test_emb, test_table["group"].to_numpy())
         bdir = layout.backend_dir(out.parent.parent, trial.system, trial.seed, backend_name)
         percentile = decision_percentile(backend)
-        scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir,
-                                 data.dataset.version, write_challenge_files, write_scores_table, score_clips,
+        scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir, data.dataset.version,
                                  percentile=percentile)
         saved = _save_backend(bdir, backend_name, {"seed": trial.seed, **config.backend_options.get(backend_name, {})},
                               backend, decision_thresholds(train_table, train_scores, percentile), percentile)
@@ -197,21 +196,7 @@ def training_scores(backend: Any, embeddings: np.ndarray, groups: np.ndarray) ->
 def decision_percentile(backend: Any) -> float:
     """The percentile of the training scores that decides "anomalous": the back-end's own
     ``percentile`` option where it has one, else the reference's 90."""
-    return float(getattr(backend, "percentile", 90.0))
-
-
-def decision_thresholds(train_table: pd.DataFrame, train_scores: np.ndarray, percentile: float = 90.0) -> dict[str, float]:
-    """Per group, the ``percentile``-th percentile of its training scores (linear interpolation)."""
-    series = pd.Series(np.asarray(train_scores, dtype=np.float64)).groupby(train_table["group"].to_numpy())
-    return {str(g): float(t) for g, t in series.quantile(percentile / 100.0).items()}
-
-
-def decisions(train_table: pd.DataFrame, train_scores: np.ndarray, test_table: pd.DataFrame,
-              test_scores: np.ndarray, percentile: float = 90.0) -> np.ndarray:
-    """Decision = score above the 90th percentile of the group's training scores (reference §5)."""
-    thresholds = decision_thresholds(train_table, train_scores, percentile)
-    limit = test_table["group"].map(thresholds).to_numpy(dtype=float)
-    return (test_scores > limit).astype(int)
+    return float(getattr(backend, "percentile", DECISION_PERCENTILE))
 
 
 def _save_backend(bdir: Path, name: str, options: dict[str, Any], backend: Any, thresholds: dict[str, float],
@@ -228,21 +213,16 @@ def _save_backend(bdir: Path, name: str, options: dict[str, Any], backend: Any, 
 
 def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_table: pd.DataFrame,
                     train_scores: np.ndarray, bdir: Path, dataset_version: str,
-                    write_challenge_files: Any, write_scores_table: Any, score_clips: Any,
-                    percentile: float = 90.0) -> dict[str, Any]:
+                    percentile: float = DECISION_PERCENTILE) -> dict[str, Any]:
     """Challenge CSVs, per-clip tables and metric rows of one set of scores."""
-    table = test_table.copy()
-    table["score"] = test_scores
-    table["decision"] = decisions(train_table, train_scores, test_table, test_scores, percentile)
+    from ..atomic import atomic_write_text
+    from ..evaluation.files import write_challenge_files, write_scores_table
+
+    table, train, metrics = scored_tables(test_table, test_scores, train_table, train_scores, dataset_version,
+                                          percentile)
     write_challenge_files(bdir, table)
     write_scores_table(bdir / "scores.csv", table)
-    train = train_table.copy()
-    train["score"] = train_scores
-    train["decision"] = 0
     write_scores_table(bdir / "train_scores.csv", train)
-    labelled = table[table["label"].notna() & table["domain"].notna()].copy()
-    labelled["label"] = labelled["label"].astype(int)
-    metrics = score_clips(labelled, dataset_version=dataset_version) if len(labelled) else pd.DataFrame()
     atomic_write_text(bdir / "metrics.csv", metrics.to_csv(index=False))
     official = metrics[(metrics["metric"] == "official_score")] if len(metrics) else metrics
     return {"official_score": {row.split: round(float(row.value), 4) for row in official.itertuples()}}

@@ -44,6 +44,7 @@ class TrainConfig:
     """Everything that decides a training run besides the data and the system."""
 
     epochs: int = 10
+    init_weights: str | None = None  # embedder weights loaded before training (see load_initial_weights)
     batch_size: int = 64
     lr: float = 1e-3
     adam_eps: float = 1e-7
@@ -245,6 +246,26 @@ def build_model(config: TrainConfig, system: SystemSpec, clip_samples: int, n_cl
     return TrainingModel(embedder, heads), AugmenterPipeline(augmenters)
 
 
+def load_initial_weights(embedder: Embedder, path: Path) -> None:
+    """Start from given embedder weights: a ``.npz`` in the Keras key scheme of the author's code
+    (:mod:`asdbench.model.keras_import`) or a ``.pt`` state_dict (e.g. a trial's ``weights.pt``).
+    A file that does not fit the embedder is a ``ConfigError`` naming it."""
+    if path.suffix == ".npz":
+        from ..model.keras_import import load_keras_weights
+        from ..model.two_branch import TwoBranchEmbedder
+
+        if not isinstance(embedder, TwoBranchEmbedder):
+            raise ConfigError(f"--init-weights {path}: Keras weights fit the two-branch embedder only")
+        load_keras_weights(embedder, path)
+        return
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        embedder.load_state_dict(state)
+    except (RuntimeError, OSError, ValueError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--init-weights {path}: not an embedder state_dict of this system ({first})") from None
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     """The shuffled clip order of one epoch; depends only on (seed, epoch)."""
     return np.random.default_rng([seed, epoch, 0x5EED]).permutation(n)
@@ -277,6 +298,8 @@ class Trainer:
         """Train on clips ``0..len(class_ids)-1`` of ``read``; returns the trained model (eval mode)."""
         cfg = self.config
         model, pipeline = build_model(cfg, self.system, clip_samples, n_classes)
+        if cfg.init_weights is not None:
+            load_initial_weights(model.embedder, Path(cfg.init_weights))
         model.to(self.device)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)

@@ -39,6 +39,13 @@ _TABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, Any], str]] 
     "combined-no-tmn-full-statex": (_COMBINED, ("regular", "ssl"),
                                     {"options": {"statex": {"axis": "both"}, "embedder": {"tmn": False}}},
                                     "Table 2 'no TMN and full StatEx': proposed approach, StatEx over time or frequency, no TMN"),
+    # Paper-era variants of the published code (docs/fidelity.md has their sources and effects).
+    "baseline-no-se": (("mixup",), ("regular",), {"options": {"embedder": {"se": False}}},
+                       "paper-era baseline: as 'baseline' without squeeze-and-excitation blocks (the cited DCASE2023 system)"),
+    "combined-pre-fix": (_COMBINED, ("regular", "ssl"), {"options": {"embedder": {"stage2_first_unit_bn": "input"}}},
+                         "proposed approach with stage 2's first unit as before ssl4asd a9066f6 (BN on its input, none between its convs)"),
+    "combined-train-test-classes": (_COMBINED, ("regular", "ssl"), {"training_classes": "train+test"},
+                                    "proposed approach with classes from the train and dev test file names, as the published label encoder"),
 }
 
 
