@@ -120,7 +120,7 @@ def _apply_options(system: SystemSpec, options: dict[str, Any], spec: str) -> Sy
                                   f"this system (components: {', '.join(components)})")
             component_options.setdefault(component, {})[name] = value
         else:
-            raise ConfigError(f"--ssl {spec!r}: unknown option {key!r} (known: {', '.join(sorted(TOP_LEVEL_OPTIONS))}, "
+            raise ConfigError(f"--ssl {spec!r}: unknown option {key!r} (known: {', '.join(sorted(TOP_LEVEL_OPTIONS))}, training_classes, "
                               "heads, <component>.<option>)")
     return replace(system, options=component_options, **changes)
 

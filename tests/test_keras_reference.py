@@ -17,7 +17,7 @@ import torch
 from shared_data import SHARED_DATA, VALVE
 
 from asdbench.components import SystemSpec
-from asdbench.model.keras_import import keras_parameter_table, load_keras_weights
+from asdbench.model.keras_import import REFERENCE_STAGES, keras_parameter_table, load_keras_weights, reference_stages
 from asdbench.model.two_branch import TwoBranchEmbedder
 from asdbench.testing import scripted_uniforms
 from asdbench.training.trainer import TrainConfig, Trainer, build_model
@@ -48,33 +48,6 @@ def embedder(ref: dict[str, np.ndarray], **options) -> TwoBranchEmbedder:
     return load_keras_weights(TwoBranchEmbedder(SAMPLES, **options), ref).eval()
 
 
-@torch.no_grad()
-def inference_stages(model: TwoBranchEmbedder, wave: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Every stage the reference recorded, from one eval-mode pass (inputs captured by hooks)."""
-    out: dict[str, torch.Tensor] = {}
-    net = model.spectrogram
-    hooks = [
-        model.spectrum.dense[0].register_forward_pre_hook(lambda _m, a: out.__setitem__("spectrum_flat", a[0].clone())),
-        net.head_bn.register_forward_pre_hook(lambda _m, a: out.__setitem__("spectrogram_flat", a[0].clone())),
-        net.input_bn.register_forward_pre_hook(
-            lambda _m, a: out.__setitem__("spectrogram_tmn", a[0].reshape(wave.shape[0], -1, a[0].shape[-1]).clone())),
-    ]
-    for k, unit in enumerate(net.units):
-        hooks.append(unit.register_forward_hook(
-            lambda _m, _a, y, k=k: out.__setitem__(f"unit_mean/{k}", y.float().mean(dim=(2, 3)))))
-    try:
-        features = model.features(wave)
-        sub = model.encode(features)
-    finally:
-        for h in hooks:
-            h.remove()
-    out.update(spectrum=features["spectrum"], spectrogram=features["spectrogram"], emb_fft=sub["spectrum"],
-               emb_mel=sub["spectrogram"], embedding=model.combine(sub))
-    return out
-
-
-EVAL_KEYS = ["spectrum", "spectrogram", "spectrogram_tmn", "spectrum_flat", "spectrogram_flat",
-             *[f"unit_mean/{k}" for k in range(8)], "emb_fft", "emb_mel", "embedding"]
 
 
 def test_the_parameter_table_covers_every_weight_of_the_default_embedder_once(ref) -> None:
@@ -93,8 +66,8 @@ def test_default_embedder_reproduces_every_reference_stage(ref, path) -> None:
     model = embedder(ref, channels_last=path != "plain")
     if path == "folded":
         model = model.for_inference()
-    stages = inference_stages(model, torch.from_numpy(ref["in/wave"][:4]))
-    errors = {key: relative_error(stages[key], ref[f"eval/{key}"]) for key in EVAL_KEYS}
+    stages = reference_stages(model, torch.from_numpy(ref["in/wave"][:4]))
+    errors = {key: relative_error(stages[key], ref[f"eval/{key}"]) for key in REFERENCE_STAGES}
     assert max(errors.values()) < EVAL_TOL, errors
 
 
@@ -105,7 +78,7 @@ def test_l2_penalty_equals_the_reference(ref) -> None:
 def test_the_textbook_order_is_a_different_function(ref) -> None:
     """Switching unit 2 of stage 2 back to conv -> BN -> ReLU must fail the equivalence above."""
     model = embedder(ref, stage2_second_unit_order="conv-bn-relu")
-    stages = inference_stages(model, torch.from_numpy(ref["in/wave"][:4]))
+    stages = reference_stages(model, torch.from_numpy(ref["in/wave"][:4]))
     assert relative_error(stages["unit_mean/0"], ref["eval/unit_mean/0"]) < EVAL_TOL
     assert relative_error(stages["unit_mean/1"], ref["eval/unit_mean/1"]) > 1e-2
     assert relative_error(stages["embedding"], ref["eval/embedding"]) > 1e-2

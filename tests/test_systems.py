@@ -60,3 +60,37 @@ def test_describe_system_shows_the_resolved_pipeline():
     assert "embedding featex (factor 3) {'p': 0.3" in result.output
     bad = CliRunner().invoke(main, ["describe", "system", "nope"])
     assert bad.exit_code == 2 and "unknown system or augmenter 'nope'" in bad.output
+
+
+def test_paper_era_variants_resolve_to_their_options():
+    assert resolve_system("baseline-no-se").options["embedder"] == {"se": False}
+    assert resolve_system("combined-pre-fix").options["embedder"] == {"stage2_first_unit_bn": "input"}
+    assert resolve_system("combined-train-test-classes").training_classes == "train+test"
+    assert resolve_system("combined:training_classes=train+test").training_classes == "train+test"
+    assert resolve_system("combined-train-test-classes+regular").training_classes == "train+test"
+    assert resolve_system("combined").training_classes == "train"
+    with pytest.raises(ConfigError, match="training_classes must be one of train, train\\+test"):
+        resolve_system("combined:training_classes=all")
+
+
+def test_train_and_test_classes_add_the_attributes_seen_only_in_dev_test(tmp_path):
+    """As the published label encoder: a dev test attribute absent from training is one more class
+    (and so one more logit block and AdaCos' initial scale changes); eval test clips without
+    attributes add nothing."""
+    from pathlib import Path
+
+    from asdbench.components import Clip, Dataset, LengthPolicy
+    from asdbench.runner.data import PreparedData
+
+    def clip(name: str, split: str, subset: str, domain, attribute: str) -> Clip:
+        return Clip(Path(name), "fan", "00", split, subset, domain, "normal" if subset == "train" else None, attribute)
+
+    clips = [clip("a", "dev", "train", "source", "v_1"), clip("b", "dev", "train", "target", "v_2"),
+             clip("c", "dev", "test", "source", "v_1"), clip("d", "dev", "test", "target", "v_9"),
+             clip("e", "eval", "test", None, "")]
+    dataset = Dataset("t", "2023", tmp_path, 16000, LengthPolicy("tile_crop", 16000), clips)
+    assert dataset.train_classes() == ["fan|00|v_1|source", "fan|00|v_2|target"]
+    assert dataset.train_classes("train+test") == ["fan|00|v_1|source", "fan|00|v_2|target", "fan|00|v_9|target"]
+    prepared = PreparedData(dataset, clips[:2], clips[2:], dataset.train_classes(), cache=None)
+    classes, ids = prepared.training_classes("train+test")
+    assert len(classes) == 3 and list(ids) == [0, 1]

@@ -158,3 +158,35 @@ def embedder_from_keras(weights: Mapping[str, np.ndarray] | str | Path, clip_sam
                         **options: object) -> TwoBranchEmbedder:
     """A two-branch embedder of ``clip_samples`` built with ``options`` and Keras weights loaded."""
     return load_keras_weights(TwoBranchEmbedder(clip_samples, **options), weights)
+
+
+REFERENCE_STAGES = ("spectrum", "spectrogram", "spectrogram_tmn", "spectrum_flat", "spectrogram_flat",
+                    *[f"unit_mean/{k}" for k in range(8)], "emb_fft", "emb_mel", "embedding")
+"""The inference stages ``keras-two-branch.npz`` records under ``eval/`` (its README)."""
+
+
+@torch.no_grad()
+def reference_stages(model: TwoBranchEmbedder, wave: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every stage of :data:`REFERENCE_STAGES` from one pass of ``model`` (in its current mode)
+    over ``wave``, captured with hooks, for comparison with the reference's recorded outputs."""
+    out: dict[str, torch.Tensor] = {}
+    net = model.spectrogram
+    batch = wave.shape[0]
+    hooks = [
+        model.spectrum.dense[0].register_forward_pre_hook(lambda _m, a: out.__setitem__("spectrum_flat", a[0].clone())),
+        net.head_bn.register_forward_pre_hook(lambda _m, a: out.__setitem__("spectrogram_flat", a[0].clone())),
+        net.input_bn.register_forward_pre_hook(  # input (B*T, F) after TMN
+            lambda _m, a: out.__setitem__("spectrogram_tmn", a[0].reshape(batch, -1, a[0].shape[-1]).clone())),
+    ]
+    for k, unit in enumerate(net.units):
+        hooks.append(unit.register_forward_hook(
+            lambda _m, _a, y, k=k: out.__setitem__(f"unit_mean/{k}", y.float().mean(dim=(2, 3)))))
+    try:
+        features = model.features(wave)
+        sub = model.encode(features)
+    finally:
+        for h in hooks:
+            h.remove()
+    out.update(spectrum=features["spectrum"], spectrogram=features["spectrogram"], emb_fft=sub["spectrum"],
+               emb_mel=sub["spectrogram"], embedding=model.combine(sub))
+    return out
