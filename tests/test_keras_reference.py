@@ -17,7 +17,12 @@ import torch
 from shared_data import SHARED_DATA, VALVE
 
 from asdbench.components import SystemSpec
-from asdbench.model.keras_import import REFERENCE_STAGES, keras_parameter_table, load_keras_weights, reference_stages
+from asdbench.model.keras_import import (
+    REFERENCE_STAGES,
+    keras_parameter_table,
+    load_keras_weights,
+    reference_stages,
+)
 from asdbench.model.two_branch import TwoBranchEmbedder
 from asdbench.testing import scripted_uniforms
 from asdbench.training.trainer import TrainConfig, Trainer, build_model
