@@ -214,7 +214,8 @@ def test_default_is_the_published_graph_and_the_variants_are_options() -> None:
     wave = torch.randn(2, SMALL, generator=torch.Generator().manual_seed(0))
     default = TwoBranchEmbedder(SMALL)
     assert [u.relu_before_bn for u in default.spectrogram.units] == [False, True] + [False] * 6
-    assert "ReLU -> BN -> conv3x3" in default.layout()[1] and "BN -> ReLU" in default.layout()[0]
+    units = [line for line in default.layout() if line.startswith("unit ")]
+    assert "ReLU -> BN -> conv3x3" in units[1] and "BN -> ReLU" in units[0]
     variants = {"default": {}, "textbook": {"stage2_second_unit_order": "conv-bn-relu"},
                 "pre-fix": {"stage2_first_unit_bn": "input"}, "no-se": {"se": False}}
     outs, counts = {}, {}
@@ -227,9 +228,15 @@ def test_default_is_the_published_graph_and_the_variants_are_options() -> None:
     assert counts["textbook"] == counts["pre-fix"] == counts["default"] > counts["no-se"]
     for name in ("textbook", "pre-fix", "no-se"):
         assert not torch.allclose(outs[name], outs["default"]), name
-    first = TwoBranchEmbedder(SMALL, stage2_first_unit_bn="input").spectrogram.units[0]
-    assert first.pre_bn is not None and first.bn is None
-    assert TwoBranchEmbedder(SMALL, stage2_first_unit_bn="input").layout()[0].startswith("unit 0 (stage 2): x = BN(x); [ReLU -> conv3x3 -> ReLU -> conv3x3 -> SE]")
+    pre_fix = TwoBranchEmbedder(SMALL, stage2_first_unit_bn="input")
+    first = pre_fix.spectrogram.units[0]
+    assert first.bn_reads_input and first.pre_bn is None
+    assert "unit 0 (stage 2): [BN(x) -> ReLU -> conv3x3 -> SE] + x (conv1's output unused)" in pre_fix.layout()
+    # conv1 keeps its weights and L2 penalty (as the Keras layer did) but gets no gradient from the loss
+    pre_fix.train()
+    pre_fix(wave).square().sum().backward()
+    assert first.conv1.weight.grad is None and first.conv2.weight.grad is not None
+    assert "spectrogram.units.0.conv1.weight" in pre_fix._l2_names
     no_se = TwoBranchEmbedder(SMALL, se=False)
     assert not any(isinstance(m, SqueezeExcitation) for m in no_se.modules())
 

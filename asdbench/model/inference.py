@@ -67,7 +67,7 @@ def folded_copy(embedder: TwoBranchEmbedder) -> TwoBranchEmbedder:
     net.stem_bn = nn.Identity()
     net.stem_pool = SeparableMaxPool2d(net.stem_pool.kernel_size, net.stem_pool.stride)
     for unit in net.units:
-        if unit.bn is not None and not unit.relu_before_bn:  # Conv -> BN -> ReLU; with the swap, BN follows a ReLU
+        if not unit.relu_before_bn and not unit.bn_reads_input:  # conv -> BN -> ReLU; otherwise BN follows no conv
             fold_batch_norm_(unit.conv1, unit.bn)
             unit.bn = nn.Identity()
     spectrum = folded.spectrum

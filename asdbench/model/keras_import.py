@@ -55,9 +55,9 @@ def keras_parameter_table(embedder: TwoBranchEmbedder) -> dict[str, tuple[str, s
 
     Creation order of the published script: spectrum branch (3 Conv1D + SE, 4 Dense + BN,
     ``emb_fft``), then the spectrogram branch (input BN, stem conv + BN, then per residual unit
-    its leading BN, conv1, middle BN, conv2, SE and shortcut conv), head BN, ``emb_mel``. A unit
-    without a middle BN (``stage2_first_unit_bn="input"``) or without SE simply has fewer
-    layers, so the numbering follows the variant's own creation order.
+    its leading BN, conv1, middle BN, conv2, SE and shortcut conv), head BN, ``emb_mel``. The
+    pre-fix variant (``stage2_first_unit_bn="input"``) has the same layers; a network without SE
+    has fewer, and the numbering follows its own creation order.
     """
     table: dict[str, tuple[str, str]] = {}
     counters = {"conv1d": 0, "conv2d": 0, "dense": 0, "bn": 0, "se": 0}

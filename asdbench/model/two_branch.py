@@ -111,9 +111,10 @@ SECOND_UNIT_ORDERS = ("conv-relu-bn", "conv-bn-relu")
 """Middle of stage 2's second residual unit: the published code's ``conv -> ReLU -> BN`` (default)
 or the textbook ``conv -> BN -> ReLU`` that every other unit computes."""
 FIRST_UNIT_BN = ("middle", "input")
-"""Where stage 2's first unit has its batch norm: between its convolutions (the published code
-since ssl4asd commit a9066f6, 2024-01-17, default) or on the unit's input, shortcut included, with
-none between the convolutions (the code before that fix)."""
+"""What the middle batch norm of stage 2's first unit reads: the first convolution's output (the
+published code since ssl4asd commit a9066f6, 2024-01-17, default) or the unit's input (the code
+before that fix, ``xr = BatchNormalization()(x)``: the first convolution's output is then unused
+and the branch is ``BN(x) -> ReLU -> conv3x3 -> SE``)."""
 
 
 class ResidualUnit(nn.Module):
@@ -122,23 +123,28 @@ class ResidualUnit(nn.Module):
     ``x = BN(x)`` first when ``pre_bn`` (the shortcut sees it too); branch ``ReLU -> Conv3x3(stride)
     -> BN -> ReLU -> Conv3x3 -> SE``; shortcut identity, or ``MaxPool(2x2, same) -> Conv1x1`` when
     the unit downsamples. ``relu_before_bn`` computes the middle as ``ReLU -> BN`` (what the
-    published code does in the second unit of stage 2); ``middle_bn=False`` drops the middle BN
-    (stage 2's first unit before the upstream fix); ``se=False`` drops the SE block.
+    published code does in the second unit of stage 2); ``bn_reads_input`` feeds the middle BN the
+    unit's input instead of the first convolution's output (stage 2's first unit before the
+    upstream fix; conv1 keeps its weights and L2 penalty, but its output is unused, so it is not
+    computed); ``se=False`` drops the SE block.
     ``input_is_nonnegative`` (the first unit, fed by the stem's ReLU) skips the branch's leading
     ReLU, which is then the identity, values and gradients alike (its mask is the stem ReLU's):
     one pass and one saved activation fewer (73 MB in fp32 at the paper preset).
     """
 
     def __init__(self, in_ch: int, out_ch: int, stride: int, pre_bn: bool, relu_before_bn: bool = False,
-                 input_is_nonnegative: bool = False, middle_bn: bool = True, se: bool = True) -> None:
+                 input_is_nonnegative: bool = False, bn_reads_input: bool = False, se: bool = True) -> None:
         super().__init__()
         self.input_is_nonnegative = input_is_nonnegative and not pre_bn
         self.pre_bn = batch_norm_2d(in_ch) if pre_bn else None
         self.conv1 = Conv2dSame(in_ch, out_ch, 3, stride)
-        self.bn = batch_norm_2d(out_ch) if middle_bn else None
+        if bn_reads_input and (in_ch != out_ch or stride != 1 or pre_bn or relu_before_bn):
+            raise ValueError("bn_reads_input: only for a unit that keeps its shape, without pre_bn or relu_before_bn")
+        self.bn_reads_input = bn_reads_input
+        self.bn = batch_norm_2d(out_ch)
         self.conv2 = Conv2dSame(out_ch, out_ch, 3, 1)
         self.se = SqueezeExcitation(out_ch) if se else None
-        self.relu_before_bn = relu_before_bn and middle_bn
+        self.relu_before_bn = relu_before_bn
         self.shortcut: nn.Module | None = None
         if stride != 1 or in_ch != out_ch:
             self.shortcut = nn.Sequential(MaxPool2dSame(stride), nn.Conv2d(in_ch, out_ch, 1, bias=False))
@@ -146,21 +152,22 @@ class ResidualUnit(nn.Module):
     def layout(self) -> str:
         """The unit's computation in words, e.g. ``BN -> [ReLU -> conv3x3 -> BN -> ReLU -> conv3x3 -> SE] + x``."""
         stride = self.conv1.stride[0]
-        middle = {None: ["ReLU"], False: ["BN", "ReLU"], True: ["ReLU", "BN"]}[None if self.bn is None else self.relu_before_bn]
-        branch = ["ReLU", f"conv3x3/{stride}" if stride > 1 else "conv3x3", *middle, "conv3x3"] + (["SE"] if self.se else [])
+        se = ["SE"] if self.se else []
+        if self.bn_reads_input:
+            return f"[BN(x) -> ReLU -> conv3x3{' -> SE' if se else ''}] + x (conv1's output unused)"
+        middle = ["ReLU", "BN"] if self.relu_before_bn else ["BN", "ReLU"]
+        branch = ["ReLU", f"conv3x3/{stride}" if stride > 1 else "conv3x3", *middle, "conv3x3", *se]
         shortcut = "x" if self.shortcut is None else "conv1x1(maxpool2x2(x))"
         return ("x = BN(x); " if self.pre_bn is not None else "") + f"[{' -> '.join(branch)}] + {shortcut}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pre_bn is not None:
             x = self.pre_bn(x)
-        r = self.conv1(x if self.input_is_nonnegative else F.relu(x))  # not in place: x is also the shortcut's input
-        if self.bn is None:
-            r = F.relu(r, inplace=True)
-        elif self.relu_before_bn:
-            r = self.bn(F.relu(r, inplace=True))
+        if self.bn_reads_input:  # the pre-fix wiring: BN(x) replaces conv1's output
+            r = F.relu(self.bn(x))
         else:
-            r = F.relu(self.bn(r), inplace=True)
+            r = self.conv1(x if self.input_is_nonnegative else F.relu(x))  # not in place: x is also the shortcut's input
+            r = self.bn(F.relu(r, inplace=True)) if self.relu_before_bn else F.relu(self.bn(r), inplace=True)
         shortcut = x if self.shortcut is None else self.shortcut(x)
         r = self.conv2(r)
         return shortcut + r if self.se is None else self.se.add_to(shortcut, r)
@@ -189,11 +196,9 @@ class SpectrogramNet(nn.Module):
         in_ch = STEM_CHANNELS
         for stage, out_ch in enumerate(STAGE_CHANNELS):
             stride = 1 if stage == 0 else 2
-            # Stage 2's first unit has no leading BN (but see FIRST_UNIT_BN); every other unit
-            # starts with x = BN(x).
-            first_pre_bn = stage > 0 or pre_fix
-            units.append(ResidualUnit(in_ch, out_ch, stride, pre_bn=first_pre_bn, input_is_nonnegative=stage == 0,
-                                      middle_bn=not (stage == 0 and pre_fix), se=se))
+            # Stage 2's first unit has no leading BN; every other unit starts with x = BN(x).
+            units.append(ResidualUnit(in_ch, out_ch, stride, pre_bn=stage > 0, input_is_nonnegative=stage == 0,
+                                      bn_reads_input=stage == 0 and pre_fix, se=se))
             units.append(ResidualUnit(out_ch, out_ch, 1, pre_bn=True, se=se,
                                       relu_before_bn=stage == 0 and stage2_second_unit_order == "conv-relu-bn"))
             in_ch = out_ch

@@ -43,7 +43,7 @@ _TABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, Any], str]] 
     "baseline-no-se": (("mixup",), ("regular",), {"options": {"embedder": {"se": False}}},
                        "paper-era baseline: as 'baseline' without squeeze-and-excitation blocks (the cited DCASE2023 system)"),
     "combined-pre-fix": (_COMBINED, ("regular", "ssl"), {"options": {"embedder": {"stage2_first_unit_bn": "input"}}},
-                         "proposed approach with stage 2's first unit as before ssl4asd a9066f6 (BN on its input, none between its convs)"),
+                         "proposed approach with stage 2's first unit as before ssl4asd a9066f6 (its middle BN reads the unit's input)"),
     "combined-train-test-classes": (_COMBINED, ("regular", "ssl"), {"training_classes": "train+test"},
                                     "proposed approach with classes from the train and dev test file names, as the published label encoder"),
 }
