@@ -231,6 +231,8 @@ class SystemSpec:
     ``ssl_class_labels=False``: the SSL head predicts only the pseudo-classes (paper Table 2).
     ``options``: per-component options, e.g. ``{"statex": {"axis": "both"}, "embedder": {"tmn": False}}``.
     ``training_classes``: which files define the classes (:meth:`Dataset.train_classes`).
+    ``losses``: the loss plugin of a head (``{"ssl": "adaproj"}``); a head not named uses the
+    run's ``--loss``. Lets one run compare losses as leaderboard rows.
     """
 
     augmenters: tuple[str, ...] = ()
@@ -238,6 +240,7 @@ class SystemSpec:
     ssl_class_labels: bool = True
     ssl_trainable_centres: bool = True
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    losses: dict[str, str] = field(default_factory=dict)
     description: str = ""
     training_classes: str = "train"  # or "train+test": see Dataset.train_classes
 

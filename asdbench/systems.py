@@ -5,7 +5,9 @@ Grammar (documented in the README)::
     SPEC    := TOKEN ("+" TOKEN)* [":" OPTION ("," OPTION)*]
     TOKEN   := "regular" | "ssl" | <registered system> | <registered augmenter>
     OPTION  := KEY "=" VALUE       KEY: ssl_class_labels | ssl_trainable_centres | heads | training_classes
+                                        | loss | regular_loss | ssl_loss
                                         | <augmenter>.<option> | embedder.<option> | loss.<option>
+                                        | <loss>.<option>
 
 A spec that names a registered system verbatim is that system. Otherwise the tokens are merged in
 order: systems contribute their augmenters, heads and options; augmenters are appended once each.
@@ -28,6 +30,8 @@ from .plugins import get_registry
 HEAD_TOKENS = ("regular", "ssl")
 TOP_LEVEL_OPTIONS = {"ssl_class_labels", "ssl_trainable_centres"}
 MODEL_COMPONENTS = ("embedder", "loss")  # option prefixes every system accepts besides its augmenters
+LOSS_OPTIONS = {"loss": HEAD_TOKENS, "regular_loss": ("regular",), "ssl_loss": ("ssl",)}
+"""Spec options choosing a head's loss plugin: ``loss`` both heads, the others one each."""
 
 
 def parse_value(text: str) -> Any:
@@ -101,8 +105,14 @@ def resolve_system(spec: str) -> SystemSpec:
 def _apply_options(system: SystemSpec, options: dict[str, Any], spec: str) -> SystemSpec:
     component_options = {k: dict(v) for k, v in system.options.items()}
     changes: dict[str, Any] = {}
-    components = (*system.augmenters, *MODEL_COMPONENTS)
+    losses = _chosen_losses(system, options, spec)
+    if losses != system.losses:
+        changes["losses"] = losses
+    # options of a chosen loss go by its name (``adaproj.subspace_dim``): only the heads using it get them
+    components = (*system.augmenters, *MODEL_COMPONENTS, *sorted(set(losses.values())))
     for key, value in options.items():
+        if key in LOSS_OPTIONS:
+            continue
         if key in TOP_LEVEL_OPTIONS:
             if not isinstance(value, bool):
                 raise ConfigError(f"--ssl {spec!r}: option {key} must be true or false, got {value!r}")
@@ -120,9 +130,23 @@ def _apply_options(system: SystemSpec, options: dict[str, Any], spec: str) -> Sy
                                   f"this system (components: {', '.join(components)})")
             component_options.setdefault(component, {})[name] = value
         else:
-            raise ConfigError(f"--ssl {spec!r}: unknown option {key!r} (known: {', '.join(sorted(TOP_LEVEL_OPTIONS))}, training_classes, "
+            raise ConfigError(f"--ssl {spec!r}: unknown option {key!r} (known: {', '.join(sorted(TOP_LEVEL_OPTIONS | set(LOSS_OPTIONS)))}, training_classes, "
                               "heads, <component>.<option>)")
     return replace(system, options=component_options, **changes)
+
+
+def _chosen_losses(system: SystemSpec, options: dict[str, Any], spec: str) -> dict[str, str]:
+    """Head -> loss plugin after the spec's ``loss`` / ``regular_loss`` / ``ssl_loss`` options."""
+    losses = dict(system.losses)
+    registered = get_registry().components["loss"]
+    for key, heads in LOSS_OPTIONS.items():
+        if key not in options:
+            continue
+        name = options[key]
+        if not isinstance(name, str) or name not in registered:
+            raise ConfigError(f"--ssl {spec!r}: option {key}: unknown loss {name!r} (known: {', '.join(sorted(registered))})")
+        losses.update(dict.fromkeys(heads, name))
+    return losses
 
 
 def build_augmenters(system: SystemSpec) -> list[Augmenter]:
@@ -176,6 +200,7 @@ def describe_system(spec: str, system: SystemSpec) -> dict[str, Any]:
         "ssl_class_labels": system.ssl_class_labels,
         "ssl_trainable_centres": system.ssl_trainable_centres,
         "training_classes": system.training_classes,
+        "losses": {head: system.losses[head] for head in system.heads if head in system.losses},
         "options": _jsonable(system.options),
     }
 

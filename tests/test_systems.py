@@ -94,3 +94,11 @@ def test_train_and_test_classes_add_the_attributes_seen_only_in_dev_test(tmp_pat
     prepared = PreparedData(dataset, clips[:2], clips[2:], dataset.train_classes(), cache=None)
     classes, ids = prepared.training_classes("train+test")
     assert len(classes) == 3 and list(ids) == [0, 1]
+
+
+def test_describe_system_shows_the_rows_losses():
+    result = CliRunner().invoke(main, ["describe", "system", "combined:ssl_loss=adaproj"])
+    assert result.exit_code == 0, result.output
+    assert "losses: ssl adaproj" in result.output
+    bad = CliRunner().invoke(main, ["describe", "system", "combined:loss=nope"])
+    assert bad.exit_code != 0 and "unknown loss 'nope'" in bad.output

@@ -32,6 +32,13 @@ def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, np.finfo(np.float64).tiny)
 
 
+def check_int_option(backend: str, option: str, value: Any, minimum: int = 1) -> None:
+    """A ``ConfigError`` naming the option unless ``value`` is an integer >= ``minimum``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{backend} back-end option {option} must be {kind}, got {value!r}")
+
+
 def check_embeddings(embeddings: Any, n_features: int | None = None, what: str = "embeddings") -> np.ndarray:
     """A finite 2-D float64 array, with ``n_features`` columns when given."""
     x = np.asarray(embeddings)

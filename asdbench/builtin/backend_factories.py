@@ -2,7 +2,7 @@
 by :mod:`.backends`).
 
 Every factory takes ``(**options)`` and accepts ``seed`` so the runner can pass the trial's seed
-uniformly; only k-means uses it (k-NN and Mahalanobis are deterministic). Unknown options and
+uniformly; k-means, k-NN + SMOTE and the Gaussian mixture use it (the others are deterministic). Unknown options and
 invalid values are a :class:`ConfigError` naming the option before any training starts.
 """
 
@@ -12,7 +12,16 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ..backends import GroupedBackend, KMeansBackend, KNNBackend, MahalanobisBackend
+from ..backends import (
+    GMMBackend,
+    GroupedBackend,
+    KMeansBackend,
+    KNNBackend,
+    KNNSMOTEBackend,
+    LocalDensityKNNBackend,
+    LOFBackend,
+    MahalanobisBackend,
+)
 from ..errors import ConfigError
 
 
@@ -38,5 +47,9 @@ def _factory(name: str, cls: type[GroupedBackend], uses_seed: bool) -> Callable[
 kmeans = _factory("kmeans", KMeansBackend, uses_seed=True)
 knn = _factory("knn", KNNBackend, uses_seed=False)
 mahalanobis = _factory("mahalanobis", MahalanobisBackend, uses_seed=False)
+knn_smote = _factory("knn-smote", KNNSMOTEBackend, uses_seed=True)
+knn_density = _factory("knn-density", LocalDensityKNNBackend, uses_seed=False)
+gmm = _factory("gmm", GMMBackend, uses_seed=True)
+lof = _factory("lof", LOFBackend, uses_seed=False)
 
 

@@ -26,3 +26,23 @@ def register_backends(register: Callable[..., None]) -> None:
         lazy("asdbench.builtin.backend_factories:mahalanobis"),
         "Mahalanobis distance to source / target means, shared Ledoit-Wolf covariance",
     )
+    register(
+        "knn-smote",
+        lazy("asdbench.builtin.backend_factories:knn_smote"),
+        "cosine k-NN, target memory oversampled by SMOTE (5 neighbours) to the source size",
+    )
+    register(
+        "knn-density",
+        lazy("asdbench.builtin.backend_factories:knn_density"),
+        "nearest-neighbour cosine distance rescaled by the neighbour's local density (5 neighbours)",
+    )
+    register(
+        "gmm",
+        lazy("asdbench.builtin.backend_factories:gmm"),
+        "Gaussian mixture (scikit-learn defaults: 1 full-covariance component), -log-likelihood",
+    )
+    register(
+        "lof",
+        lazy("asdbench.builtin.backend_factories:lof"),
+        "local outlier factor (scikit-learn, 20 neighbours, cosine distance) per section",
+    )

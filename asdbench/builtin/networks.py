@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..losses.adacos import AdaCos, SubClusterAdaCos
+from ..losses.adaproj import AdaProj
+from ..losses.arcface import ArcFace
 from ..losses.softmax import SoftmaxCrossEntropy
 from ..model.two_branch import TwoBranchEmbedder
 from .options import check_options
@@ -36,6 +38,18 @@ def adacos(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
     return AdaCos(embedding_dim, n_classes, trainable, **options)
 
 
+def adaproj(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
+    """AdaProj: cosine to the projection onto a learned subspace per class (dim 32), adaptive scale."""
+    check_options("loss", "adaproj", AdaProj, options, positional=3)
+    return AdaProj(embedding_dim, n_classes, trainable, **options)
+
+
+def arcface(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
+    """ArcFace: additive angular margin (m 0.5) on the labelled class, fixed scale (s 64)."""
+    check_options("loss", "arcface", ArcFace, options, positional=3)
+    return ArcFace(embedding_dim, n_classes, trainable, **options)
+
+
 def softmax(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
     """Softmax cross-entropy with a bias-free linear classifier."""
     check_options("loss", "softmax", SoftmaxCrossEntropy, options, positional=3)
@@ -45,4 +59,6 @@ def softmax(embedding_dim: int, n_classes: int, trainable: bool, **options: Any)
 # inspect.signature(factory) shows the real options (``asdbench describe`` lists them).
 sub_cluster_adacos.__wrapped__ = SubClusterAdaCos  # type: ignore[attr-defined]
 adacos.__wrapped__ = AdaCos  # type: ignore[attr-defined]
+adaproj.__wrapped__ = AdaProj  # type: ignore[attr-defined]
+arcface.__wrapped__ = ArcFace  # type: ignore[attr-defined]
 softmax.__wrapped__ = SoftmaxCrossEntropy  # type: ignore[attr-defined]

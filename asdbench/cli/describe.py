@@ -128,6 +128,8 @@ def _describe_system(spec: str, as_json: bool = False) -> None:
     click.echo(f"  heads: {', '.join(resolved['heads'])}; SSL label factor {resolved['ssl_label_factor']}"
                f"; SSL class labels {resolved['ssl_class_labels']}; SSL centres trainable {resolved['ssl_trainable_centres']}"
                f"; classes from {resolved['training_classes']}")
+    if resolved["losses"]:
+        click.echo("  losses: " + ", ".join(f"{head} {loss}" for head, loss in resolved["losses"].items()))
     for aug in resolved["augmenters"]:
         click.echo(f"  {aug['stage']:<9} {aug['name']} (factor {aug['factor']}) {aug['options']}")
     for component, values in resolved["options"].items():

@@ -39,6 +39,24 @@ def initial_scale(n_logits: int) -> float:
     return math.sqrt(2.0) * math.log(n_logits - 1)
 
 
+def register_centres(module: nn.Module, name: str, rows: int, columns: int, trainable: bool) -> None:
+    """A Glorot-uniform ``rows x columns`` matrix on ``module``: a parameter when trainable, else a
+    buffer (so no optimizer can ever touch frozen centres). Keras' glorot_uniform: fan_in = rows,
+    fan_out = columns."""
+    centres = torch.empty(rows, columns)
+    nn.init.xavier_uniform_(centres)
+    if trainable:
+        setattr(module, name, nn.Parameter(centres))
+    else:
+        module.register_buffer(name, centres)
+
+
+def cosine_to_centres(embeddings: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """``normalize(x) @ normalize(W)`` in float32: rows of ``x`` against the columns of ``W``."""
+    x = F.normalize(embeddings.float(), dim=1, eps=1e-12)
+    return x @ F.normalize(centres.float(), dim=0, eps=1e-12)
+
+
 def tfp_median(values: torch.Tensor) -> torch.Tensor:
     """``tfp.stats.percentile(values, 50)`` with its default 'nearest' interpolation."""
     ordered = torch.sort(values).values
@@ -64,19 +82,12 @@ class SubClusterAdaCos(LossHead):
         self.sub_clusters = int(sub_clusters)
         self.trainable = bool(trainable)
         self.faithful_scale = bool(faithful_scale)
-        centres = torch.empty(self.embedding_dim, self.n_classes * self.sub_clusters)
-        nn.init.xavier_uniform_(centres)  # Keras glorot_uniform: fan_in = rows, fan_out = columns
-        if self.trainable:
-            self.centres = nn.Parameter(centres)
-        else:
-            self.register_buffer("centres", centres)
+        register_centres(self, "centres", self.embedding_dim, self.n_classes * self.sub_clusters, self.trainable)
         self.register_buffer("scale", torch.tensor(initial_scale(self.n_classes * self.sub_clusters)))
 
     def cosine(self, embeddings: torch.Tensor) -> torch.Tensor:
         """``normalize(x) @ normalize(W)`` in float32: (B, C*S)."""
-        x = F.normalize(embeddings.float(), dim=1, eps=1e-12)
-        w = F.normalize(self.centres.float(), dim=0, eps=1e-12)
-        return x @ w
+        return cosine_to_centres(embeddings, self.centres)
 
     @torch.no_grad()
     def update_scale(self, cos: torch.Tensor, labels: torch.Tensor) -> None:

@@ -22,3 +22,8 @@ def check_labels(labels: torch.Tensor, n_classes: int, head: str) -> None:
     """A clear error when a head gets labels of the wrong width (a wiring mistake)."""
     if labels.dim() != 2 or labels.shape[1] != n_classes:
         raise ValueError(f"loss {head}: expected labels of shape (batch, {n_classes}), got {tuple(labels.shape)}")
+
+
+def soft_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of ``-sum(y * log_softmax(z))``: unclipped, for heads with large logits."""
+    return -(labels * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()

@@ -196,7 +196,7 @@ class Plan:
             augmenters = " -> ".join(f"{a['name']} {a['options']}" for a in info["augmenters"]) or "none"
             lines.append(f"  {spec}: heads {', '.join(info['heads'])}; SSL label factor {info['ssl_label_factor']}; "
                          f"augmenters {augmenters}")
-            flags = {k: info[k] for k in ("ssl_class_labels", "ssl_trainable_centres")}
+            flags = {k: info[k] for k in ("ssl_class_labels", "ssl_trainable_centres", "losses") if info[k] != {}}
             lines.append(f"    options {info['options']} {flags}")
         trials = len(c.systems) * len(c.seeds)
         lines += [

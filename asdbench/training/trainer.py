@@ -234,15 +234,13 @@ def build_model(config: TrainConfig, system: SystemSpec, clip_samples: int, n_cl
     torch.manual_seed(config.seed)
     embedder = build_embedder(config.embedder, config.embedder_options, system, clip_samples)
     augmenters = build_augmenters(system)
-    loss_factory = resolve("loss", config.loss).factory
-    loss_options = {**config.loss_options, **system.options.get("loss", {})}
     heads: dict[str, nn.Module] = {}
     if "regular" in system.heads:
-        heads["regular"] = loss_factory(embedder.embedding_dim, n_classes, False, **loss_options)
+        heads["regular"] = build_head(config, system, "regular", embedder.embedding_dim, n_classes, False)
     if "ssl" in system.heads:
         base = n_classes if system.ssl_class_labels else 1
-        heads["ssl"] = loss_factory(embedder.embedding_dim, base * label_factor(augmenters),
-                                    system.ssl_trainable_centres, **loss_options)
+        heads["ssl"] = build_head(config, system, "ssl", embedder.embedding_dim, base * label_factor(augmenters),
+                                  system.ssl_trainable_centres)
     return TrainingModel(embedder, heads), AugmenterPipeline(augmenters)
 
 
@@ -264,6 +262,19 @@ def load_initial_weights(embedder: Embedder, path: Path) -> None:
     except (RuntimeError, OSError, ValueError, KeyError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"--init-weights {path}: not an embedder state_dict of this system ({first})") from None
+
+
+def build_head(config: TrainConfig, system: SystemSpec, head: str, embedding_dim: int, n_classes: int,
+               trainable: bool) -> nn.Module:
+    """The loss head ``head``: the system's loss for it (``loss=adaproj`` in the spec) or the run's.
+
+    Options, later ones winning: the run's ``loss_options`` (only when the head uses the run's
+    loss), the spec's ``loss.<option>`` (every head) and ``<loss name>.<option>`` (that loss only).
+    """
+    name = system.losses.get(head, config.loss)
+    options = {**(config.loss_options if name == config.loss else {}), **system.options.get("loss", {}),
+               **system.options.get(name, {})}
+    return resolve("loss", name).factory(embedding_dim, n_classes, trainable, **options)
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:

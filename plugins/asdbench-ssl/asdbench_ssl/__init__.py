@@ -1,7 +1,9 @@
 """asdbench-ssl: the SSL strategies of Wilkinghoff (ICASSP 2024) as an asdbench plugin.
 
 Augmenters ``mixup`` (waveform), ``statex`` (spectrogram) and ``featex`` (sub-embeddings), and the
-named systems of the paper's Tables 1 and 2. Registered through the ``asdbench`` entry-point
+named systems of the paper's Tables 1 and 2; also the strategies researchers compare them with:
+``classmix`` (mixup of different classes as pseudo anomalies, the paper's [6]) and
+``specaugment`` (time / frequency masking, a plain augmentation). Registered through the ``asdbench`` entry-point
 group (``asdbench_ssl.plugin``), exactly as any third-party strategy would be.
 """
 
@@ -13,8 +15,8 @@ __version__ = "0.1.0"
 
 # Imported on first use: the modules import torch, and every asdbench command loads this plugin.
 _EXPORTS = {"FeatEx": ".featex", "exchange_labels": ".labels", "Mixup": ".mixup", "StatEx": ".statex",
-            "exchange_statistics": ".statex"}
-__all__ = ["FeatEx", "Mixup", "StatEx", "exchange_labels", "exchange_statistics", "__version__"]
+            "exchange_statistics": ".statex", "ClassMix": ".classmix", "SpecAugment": ".specaugment"}
+__all__ = ["ClassMix", "FeatEx", "Mixup", "SpecAugment", "StatEx", "exchange_labels", "exchange_statistics", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -57,3 +57,16 @@ def batch_size_of(name: str, data: Any, key: str | None = None) -> int:
         got = f"shape {tuple(tensor.shape)}" if isinstance(tensor, torch.Tensor) else type(tensor).__name__
         raise PluginError(f"augmenter {name!r} needs {where} as a batched tensor (batch first), got {got}")
     return int(tensor.shape[0])
+
+
+def spectrogram_batch(name: str, data: Any, key: str, labels: Any) -> tuple[torch.Tensor, int]:
+    """``data[key]`` of a features-stage dict as ``B x ... x T x F`` and its batch size; labels checked."""
+    if not isinstance(data, dict) or key not in data:
+        keys = ", ".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
+        raise PluginError(f"augmenter {name!r} needs features[{key!r}]; the embedder provides: {keys}")
+    x = data[key]
+    batch = batch_size_of(name, data, key)
+    if x.ndim < 3:
+        raise PluginError(f"augmenter {name!r} needs features[{key!r}] as batch x time x frequency, got shape {tuple(x.shape)}")
+    check_labels(name, labels, batch)
+    return x, batch

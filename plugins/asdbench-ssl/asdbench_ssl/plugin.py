@@ -19,6 +19,10 @@ def register_augmenters(register: Callable[..., None]) -> None:
     register("mixup", lazy("asdbench_ssl.mixup:Mixup"), "mixup of waveforms, l ~ U(0,1); p 1.0 alone, 0.5 composed (factor 1)")
     register("statex", lazy("asdbench_ssl.statex:StatEx"), "statistics exchange on the spectrogram, temporal by default, p 0.5 (factor 3)")
     register("featex", lazy("asdbench_ssl.featex:FeatEx"), "exchange of the spectrogram sub-embedding with the partner's, p 0.5 (factor 3)")
+    register("specaugment", lazy("asdbench_ssl.specaugment:SpecAugment"),
+             "SpecAugment time / frequency masks on the spectrogram, LD policy (factor 1)")
+    register("classmix", lazy("asdbench_ssl.classmix:ClassMix"),
+             "mixup of clips of different classes as a pseudo-anomalous class, p 0.5 (factor 2)")
 
 
 @hookimpl

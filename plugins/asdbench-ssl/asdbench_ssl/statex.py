@@ -23,16 +23,14 @@ from typing import Any, ClassVar
 
 import torch
 from asdbench.components import Augmenter, coin_flips, partner_indices
-from asdbench.errors import PluginError
 
 from .labels import (
     PARTNER_MODES,
-    batch_size_of,
     check_choice,
-    check_labels,
     check_probability,
     exchange_labels,
     reject_unknown,
+    spectrogram_batch,
 )
 
 AXES = ("frequency", "time", "both")
@@ -81,14 +79,7 @@ class StatEx(Augmenter):
 
     def __call__(self, data: dict[str, torch.Tensor], labels: torch.Tensor,
                  generator: torch.Generator) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        if not isinstance(data, dict) or self.key not in data:
-            keys = ", ".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
-            raise PluginError(f"augmenter 'statex' needs features[{self.key!r}]; the embedder provides: {keys}")
-        x = data[self.key]
-        batch = batch_size_of(self.name, data, self.key)
-        if x.ndim < 3:
-            raise PluginError(f"augmenter 'statex' needs features[{self.key!r}] as batch x time x frequency, got shape {tuple(x.shape)}")
-        check_labels(self.name, labels, batch)
+        x, batch = spectrogram_batch(self.name, data, self.key, labels)
         partner = partner_indices(batch, self.partner, generator, x.device)
         shape = (-1,) + (1,) * (x.ndim - 1)
         out = dict(data)

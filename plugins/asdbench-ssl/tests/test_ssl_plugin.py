@@ -10,7 +10,7 @@ import pytest
 from asdbench import plugins
 from asdbench.components import STAGES, Augmenter, SystemSpec
 
-from asdbench_ssl import FeatEx, Mixup, StatEx, plugin
+from asdbench_ssl import ClassMix, FeatEx, Mixup, SpecAugment, StatEx, plugin
 from asdbench_ssl.systems import SYSTEMS
 
 TABLE_1 = ["baseline", "statex", "featex", "regular+statex", "regular+featex", "combined"]
@@ -32,13 +32,15 @@ def collect(hook) -> dict[str, tuple]:
 def test_augmenters_declare_stage_and_factor():
     assert inspect.signature(StatEx).parameters["axis"].default == "frequency"
     registered = collect(plugin.register_augmenters)
-    assert sorted(registered) == ["featex", "mixup", "statex"]
+    assert sorted(registered) == ["classmix", "featex", "mixup", "specaugment", "statex"]
     for name, (factory, description) in registered.items():
         aug = factory()
         assert isinstance(aug, Augmenter) and aug.name == name and aug.stage in STAGES and description
     assert (Mixup.stage, Mixup.factor) == ("waveform", 1)
     assert (StatEx.stage, StatEx.factor) == ("features", 3)
     assert (FeatEx.stage, FeatEx.factor) == ("embedding", 3)
+    assert (SpecAugment.stage, SpecAugment.factor) == ("features", 1)
+    assert (ClassMix.stage, ClassMix.factor) == ("waveform", 2)
 
 
 def test_systems_cover_tables_1_and_2():
@@ -97,7 +99,7 @@ def test_entry_point_is_found_by_asdbench(monkeypatch):
         row = next(r for r in plugins.describe_plugins() if r["name"] == "asdbench_ssl.plugin")
         assert row["distribution"] == "asdbench-ssl" and row["version"] == "0.1.0"
         assert row["hooks"] == ["register_augmenters", "register_systems"]
-        assert len(row["components"]) == 3 + len(TABLE_1 + TABLE_2 + PAPER_ERA)
+        assert len(row["components"]) == 5 + len(TABLE_1 + TABLE_2 + PAPER_ERA)
     finally:
         monkeypatch.delenv(plugins.ENV_LOAD)
         plugins.reset()
@@ -106,7 +108,8 @@ def test_entry_point_is_found_by_asdbench(monkeypatch):
 @pytest.mark.parametrize(
     "augmenter",
     [Mixup(), Mixup(p=0.5, partner="random"), StatEx(), StatEx(axis="time", p=1.0), StatEx(axis="both", partner="random"),
-     FeatEx(), FeatEx(p=1.0, swap="spectrum", partner="random")],
+     FeatEx(), FeatEx(p=1.0, swap="spectrum", partner="random"), SpecAugment(), SpecAugment(p=0.5, fill="zero"),
+     ClassMix(), ClassMix(p=1.0)],
     ids=lambda a: f"{a.name}-{'-'.join(f'{k}={v}' for k, v in a.options().items())}",
 )
 def test_augmenters_pass_the_asdbench_contract_check(augmenter):
