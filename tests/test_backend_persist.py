@@ -14,7 +14,10 @@ from asdbench.plugins import resolve
 
 
 @pytest.mark.parametrize("name, options", [("kmeans", {"seed": 3, "n_clusters": 4}), ("knn", {"k": 2}),
-                                           ("mahalanobis", {"covariance": "empirical"})])
+                                           ("mahalanobis", {"covariance": "empirical"}),
+                                           ("knn-smote", {"seed": 2, "smote_neighbors": 3}), ("knn-density", {"density_k": 3}),
+                                           ("gmm", {"seed": 1, "n_components": 2, "covariance_type": "diag"}),
+                                           ("lof", {"n_neighbors": 5})])
 def test_saved_backend_scores_and_decides_like_the_fitted_one(tmp_path, name, options):
     tr_x, tr_g, tr_d, te_x, te_g = make_split(n_source=30, n_target=5, n_test=12, dim=8)
     fitted = resolve("backend", name).factory(**options).fit(tr_x, tr_g, tr_d)

@@ -38,6 +38,8 @@ class GMMGroupModel:
 class GMMBackend(GroupedBackend):
     """Gaussian mixture on source + target embeddings (scikit-learn defaults), score -log p(x)."""
 
+    model_type = GMMGroupModel
+
     def __init__(self, n_components: int = 1, covariance_type: str = "full", reg_covar: float = 1e-6,
                  max_iter: int = 100, n_init: int = 1, seed: int = 0, percentile: float = 90.0) -> None:
         self.n_components = n_components

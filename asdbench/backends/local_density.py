@@ -40,6 +40,8 @@ class LocalDensityGroupModel:
 class LocalDensityKNNBackend(GroupedBackend):
     """Nearest-neighbour cosine distance divided by the neighbour's mean distance to its own k neighbours."""
 
+    model_type = LocalDensityGroupModel
+
     def __init__(self, density_k: int = 5, percentile: float = 90.0) -> None:
         self.density_k = density_k
         self.percentile = percentile

@@ -33,6 +33,8 @@ class LOFGroupModel:
 class LOFBackend(GroupedBackend):
     """Local outlier factor (n_neighbors 20, cosine distance) of each clip against its section."""
 
+    model_type = LOFGroupModel
+
     def __init__(self, n_neighbors: int = 20, metric: str = "cosine", percentile: float = 90.0) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
