@@ -228,3 +228,22 @@ def test_third_party_strategy_trains_next_to_builtins(tiny_synthetic, tmp_path, 
     assert "asdbench_pitchtime" in meta["versions"]["plugins"]
     board = CliRunner().invoke(main, ["compare", str(tmp_path / "runs" / "p"), "--format", "csv"])
     assert board.exit_code == 0 and "regular+mixup+pitchtime+featex" in board.output and "baseline" in board.output
+
+
+def test_new_losses_backends_and_augmenters_run_end_to_end(tiny_synthetic, tmp_path, isolated_home):
+    """Issue 17 in one trial: AdaProj regular head, ArcFace SSL head, SpecAugment + class-mix,
+    four more back-ends scoring the same embeddings."""
+    spec = "regular+specaugment+classmix:loss=adaproj,adaproj.subspace_dim=8,ssl_loss=arcface"
+    backends = ["knn-smote", "knn-density", "gmm", "lof"]
+    result = _run(["--ssl", spec, "--backend", *backends, "--name", "new"], tiny_synthetic, tmp_path)
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "new"
+    meta = json.loads((run / "run.json").read_text())
+    resolved = meta["systems"][spec]
+    assert resolved["losses"] == {"regular": "adaproj", "ssl": "arcface"} and resolved["ssl_label_factor"] == 2
+    assert [a["name"] for a in resolved["augmenters"]] == ["specaugment", "classmix"]
+    assert meta["trials"][f"{spec}/seed-0"]["status"] == "done"
+    official = pd.read_csv(run / "results.csv").query("metric == 'official_score'")
+    assert set(official.backend) == set(backends) and official.value.between(0, 1).all()
+    for backend in backends:  # every new back-end saved its fitted state beside the scores
+        assert len(list(run.glob(f"*/seed-0/{backend}/backend.json"))) == 1
