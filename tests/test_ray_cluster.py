@@ -167,15 +167,18 @@ def ray_nodes(cluster) -> list[dict]:
         ray.shutdown()
 
 
-def test_infeasible_requests_fail_at_once_and_gpu_nodes_run_one_trial_per_gpu(cluster, tmp_path, isolated_home):
+def test_infeasible_requests_fail_at_once_and_gpu_nodes_run_one_trial_per_gpu(cluster, tiny_synthetic, tmp_path,
+                                                                                isolated_home):
     from asdbench.runner.config import RunConfig
     from asdbench.runner.ray_connect import ray_session
     from asdbench.runner.ray_resources import TaskResources
 
-    args = ["--executor", "ray", "--address", cluster.address, "--out", str(tmp_path), "--name", "g"]
+    args = ["--executor", "ray", "--address", cluster.address, "--data", str(tiny_synthetic), "--out", str(tmp_path),
+            "--name", "g"]
     started = time.monotonic()
     result = _run([*args, "--device", "cuda"])
-    assert result.exit_code == 2 and time.monotonic() - started < 30
+    assert result.exit_code == 2, result.output
+    assert time.monotonic() - started < 60
     assert result.stderr.splitlines()[-1].startswith(f"Error: --device cuda: the Ray cluster at --address "
                                                      f"{cluster.address} has no GPUs (")
     assert not (tmp_path / "g").exists()
