@@ -92,8 +92,8 @@ def make_run(
     return run
 
 
-def compare(*args) -> str:
-    result = CliRunner().invoke(main, ["compare", *map(str, args)])
+def compare(*args, columns: int = 1000) -> str:
+    result = CliRunner().invoke(main, ["compare", *map(str, args)], env={"COLUMNS": str(columns)})
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -118,15 +118,21 @@ def test_json_numbers_mean_population_std_and_n(run_dir: Path):
     assert base["mean"] == pytest.approx(0.62) and not base["best"]
     ens = rec[(rec.label == "featex (ensemble)") & (rec.column == "eval official")].iloc[0]
     assert ens["mean"] == pytest.approx(ENSEMBLE_OFFICIAL) and ens["n"] == 1 and pd.isna(ens["std"])
-    # default columns: split x domain x {AUC, pAUC} + official score per split
-    assert list(dict.fromkeys(rec.column))[:7] == [
+    # default columns: per split the official score and its parts
+    assert list(dict.fromkeys(rec.column)) == [
+        f"{split} {name}"
+        for split in ("dev", "eval")
+        for name in ("official", "source AUC", "target AUC", "mixed pAUC")
+    ]
+    full = records(run_dir, "--metric", "official")
+    assert list(dict.fromkeys(full.column))[:7] == [
+        "dev official",
         "dev source AUC",
         "dev source pAUC",
         "dev target AUC",
         "dev target pAUC",
         "dev mixed AUC",
         "dev mixed pAUC",
-        "dev official",
     ]
     # row order from run.json: featex first, its ensemble right after it
     assert list(dict.fromkeys(rec.label)) == ["featex", "featex (ensemble)", "baseline"]
@@ -162,9 +168,13 @@ def parse_text_table(text: str, fmt: str) -> tuple[list[str], list[list[str]]]:
             for ln in lines
         ]
         return cells[0], cells[1:]
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith(("-", "*", "mean"))]
-    cells = [[c.strip().rstrip("*") for c in re.split(r"\s{2,}", ln.strip())] for ln in lines]
-    return cells[0], cells[1:]
+    lines = text.splitlines()
+    rule = next(i for i, ln in enumerate(lines) if ln.startswith("---"))
+    spans = [m.span() for m in re.finditer(r"-+", lines[rule])]
+    header = [" ".join(ln[a:b].strip() for ln in lines[:rule] if ln[a:b].strip()) for a, b in spans]
+    body = [ln for ln in lines[rule + 1 :] if ln.strip() and not ln.startswith("*")]
+    cells = [[c.strip().rstrip("*").strip() for c in re.split(r"\s{2,}", ln.strip())] for ln in body]
+    return header, cells
 
 
 @pytest.mark.parametrize("fmt", ["plain", "github", "latex"])
@@ -178,7 +188,7 @@ def test_every_format_shows_the_same_numbers(run_dir: Path, fmt: str):
         for col, text in zip(header[2:], row[2:], strict=True):
             assert text == expected[(label, col)], (label, col)
             seen += 1
-    assert seen == len(expected) == 3 * 14
+    assert seen == len(expected) == 3 * 8
 
 
 def test_csv_equals_json(run_dir: Path):
@@ -227,7 +237,7 @@ def test_paired_comparison_matches_scipy(run_dir: Path):
     assert (row.boot_low, row.boot_high) == bootstrap_ci(a - b, n_boot=10000, seed=0)
     assert row.excludes_zero == "t+boot" and row.n == 3
     text = compare(run_dir, "--paired", "featex", "baseline")
-    assert "+5.00" in text and "t+boot" in text
+    assert "+5.0 " in text and "t+boot" in text
 
 
 def test_paired_helpers_edge_cases():

@@ -26,8 +26,9 @@ from asdbench.testing import registered_plugin
 TINY = ["--epochs", "1", "--batch-size", "8", "--quiet", "--device", "cpu"]
 
 
-def _run(args, tiny_synthetic, tmp_path):
-    return CliRunner().invoke(main, ["run", "--data", str(tiny_synthetic), "--out", str(tmp_path / "runs"), *TINY, *args])
+def _run(args, tiny_synthetic, tmp_path, columns=100):
+    return CliRunner().invoke(main, ["run", "--data", str(tiny_synthetic), "--out", str(tmp_path / "runs"), *TINY, *args],
+                              env={"COLUMNS": str(columns)})
 
 
 def test_run_writes_the_run_directory_contract(tiny_synthetic, tmp_path, isolated_home):
@@ -63,7 +64,9 @@ def test_run_writes_the_run_directory_contract(tiny_synthetic, tmp_path, isolate
     assert set(official.split) == {"dev", "eval"}
     assert official.value.between(0, 1).all()
     assert (run / "baseline" / "ensemble" / "kmeans" / "decision_result_fan_section_00_test.csv").exists()
-    assert "baseline" in result.output and "official" in result.output
+    assert "baseline" in result.stdout and "official" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100  # the leaderboard fits COLUMNS
+    assert "dev split" in result.stdout and "eval split" in result.stdout
     assert not list(run.rglob("*.tmp"))
 
 

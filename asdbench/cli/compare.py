@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..evaluation.formatting import FORMATS
+from ..evaluation.formatting import FORMATS, terminal_width
 from .evaluate import emit
 
 
@@ -93,4 +93,4 @@ def compare(
         emit(note + render_paired(results, a, b, fmt), out)
         return
     board = build_leaderboard(runs, **options)
-    emit(note + render_leaderboard(board, fmt), out)
+    emit(note + render_leaderboard(board, fmt, width=terminal_width()), out)

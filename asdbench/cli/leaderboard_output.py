@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from ..evaluation.formatting import terminal_width
 from ..evaluation.leaderboard import leaderboard_text
 
 
-def print_leaderboard(run_dirs: list[Path], fmt: str) -> None:
-    click.echo(leaderboard_text(run_dirs, fmt), nl=False)
+def print_leaderboard(
+    run_dirs: list[Path],
+    fmt: str,
+    *,
+    metrics: Sequence[str] = (),
+    by_machine: bool = False,
+    splits: Sequence[str] = (),
+) -> None:
+    """Print the leaderboard of ``run_dirs`` fitted to the terminal width."""
+    text = leaderboard_text(
+        run_dirs,
+        fmt,
+        metrics=list(metrics) or None,
+        by_machine=by_machine,
+        splits=list(splits) or None,
+        width=terminal_width(),
+    )
+    click.echo(text, nl=False)

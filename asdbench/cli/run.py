@@ -74,6 +74,12 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--resume", is_flag=True, help="Continue the run --out/--name (default: the newest run in --out); finished trials are kept.")
 @click.option("--format", "fmt", type=click.Choice(["plain", "github", "latex", "csv", "json"]), default="plain", show_default=True,
               help="Leaderboard format printed at the end.")
+@click.option("--metric", "metrics", multiple=True,
+              help="Leaderboard metric (repeatable), as `asdbench compare --metric`. Default: the official score "
+                   "and its parts (AUC source, AUC target, pAUC) per split.")
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "eval"]),
+              help="Leaderboard: only these splits (repeatable).")
+@click.option("--by", type=click.Choice(["machine"]), default=None, help="Leaderboard: one row per machine type and system.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--resample", is_flag=True, default=None,
               help="Resample clips at another sample rate to the dataset's (DCASE folders; TOML: dataset_options).")
@@ -82,13 +88,14 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--dry-run", is_flag=True, help="Check everything, print the resolved experiment and exit; writes nothing.")
 def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, init_weights, batch_size, lr, embedder, loss,
         backends, device, precision, low_memory, threads, executor, workers, address, cpus_per_trial, max_retries,
-        trial_timeout, ray_runtime_env, config_file, out, name, resume, fmt, quiet, resample, strict_data,
+        trial_timeout, ray_runtime_env, config_file, out, name, resume, fmt, metrics, splits, by, quiet, resample, strict_data,
         dry_run) -> None:
     """Train and evaluate systems x seeds and print a leaderboard.
 
     With no options: the baseline and the proposed approach (combined), one seed, on the embedded
     synthetic dataset (quick preset).
     """
+    from ..evaluation.leaderboard import check_metrics
     from ..runner.config import given_values, make_config, resume_config
     from ..runner.execute import execute
     from ..runner.orchestrator import default_run_name, load_run_config
@@ -96,6 +103,7 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     from .leaderboard_output import print_leaderboard
 
     check_run_name(name)
+    check_metrics(metrics)
     overrides = {
         "systems": list(systems) or None, "seeds": _parse_seeds(seeds), "preset": preset,
         "data": str(data.resolve()) if data else None, "dataset": dataset, "data_seed": data_seed,
@@ -126,7 +134,7 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
         for key, error in outcome.errors.items():
             click.echo(f"  {key}: {error}", err=True)
         sys.exit(1)
-    print_leaderboard([run_dir], fmt)
+    print_leaderboard([run_dir], fmt, metrics=metrics, by_machine=by == "machine", splits=splits)
     if outcome.failed:
         click.echo(f"{len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)} (details in {run_dir / 'run.json'})", err=True)
         sys.exit(1)

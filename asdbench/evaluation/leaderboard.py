@@ -1,8 +1,10 @@
 """Leaderboards: mean ± std over seeds of aggregate metrics, one row per system (and ensemble).
 
 Rows are (run, system, back-end, trial) where trial is ``seeds`` (all integer seeds together) or
-``ensemble``. Columns are split x domain x metric (default: the harmonic means of AUC and pAUC
-over sections with the official selections, then the official score of the split). The std is
+``ensemble``; nothing here names a system or back-end, so any new row kind (another trial name)
+shows up as it is. Columns are split x domain x metric. The default view is the official score
+of each split and its parts (harmonic means over sections of AUC source, AUC target and pAUC);
+with explicit metrics every domain they exist on is shown, the official score first. The std is
 the population std (``ddof=0``), as the reference code's ``np.std``. ``by_machine`` gives one row
 per (split, machine type, system) instead, from the per-machine aggregates.
 """
@@ -20,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .formatting import mean_std, render_records, render_text_table
-from .metrics import ALL, MIXED
+from .formatting import DECIMALS, ColumnGroup, mean_std, render_records, render_text_table
+from .metrics import ALL, MIXED, SECTION_METRICS
 from .runs import RunResults
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "Cell",
     "Row",
     "Leaderboard",
+    "KNOWN_METRICS",
+    "check_metrics",
     "expand_metrics",
     "build_leaderboard",
     "render_leaderboard",
@@ -41,6 +45,13 @@ __all__ = [
 ]
 
 DEFAULT_METRICS = ("hmean_auc", "hmean_pauc", "official_score")
+DEFAULT_VIEW = (
+    ("mixed", "official_score"),
+    ("source", "hmean_auc"),
+    ("target", "hmean_auc"),
+    ("mixed", "hmean_pauc"),
+)
+"""(domain, metric) columns per split without ``--metric``: the official score and its parts."""
 METRIC_PRESETS: dict[str, tuple[str, ...]] = {
     "official": DEFAULT_METRICS,
     "paper": ("hmean_auc_domain_only", "hmean_pauc_domain_only", "official_score"),
@@ -74,7 +85,14 @@ class Column:
     split: str | None  # None in by-machine tables (the split is part of the row)
     domain: str
     metric: str
-    header: str
+    header: str  # unique in the table: "<split> <label>"
+    label: str = ""  # the header without the split, for blocks of one split
+
+    @classmethod
+    def make(cls, split: str | None, domain: str, metric: str) -> Column:
+        name = SHORT_NAMES.get(metric, metric)
+        label = name if domain == MIXED and metric.startswith("official") else f"{domain} {name}"
+        return cls(split, domain, metric, label if split is None else f"{split} {label}", label)
 
 
 @dataclass(frozen=True)
@@ -84,18 +102,8 @@ class Cell:
     n: int
     seeds: tuple[str, ...] = ()
 
-    @classmethod
-    def of(cls, pairs: Sequence[tuple[str, float]]) -> Cell:
-        finite = [(s, v) for s, v in pairs if v is not None and math.isfinite(v)]
-        if not finite:
-            return cls(float("nan"), float("nan"), 0)
-        values = np.array([v for _, v in finite])
-        return cls(
-            float(values.mean()),
-            float(values.std(ddof=0)),
-            len(finite),
-            tuple(s for s, _ in finite),
-        )
+
+EMPTY = Cell(float("nan"), float("nan"), 0)
 
 
 @dataclass
@@ -123,6 +131,21 @@ class Leaderboard:
 
 def _split_key(split: str) -> tuple[int, str]:
     return (SPLIT_ORDER.get(split, 2), split)
+
+
+KNOWN_METRICS = frozenset(
+    {f"{mean}_{m}" for mean in ("hmean", "amean") for m in SECTION_METRICS}
+    | {"official_score", "official_score_ci95"}
+)
+"""Every aggregate metric name results.csv can hold (docs/metrics.md)."""
+
+
+def check_metrics(requested: Sequence[str]) -> None:
+    """Reject unknown ``--metric`` names before any work (``run`` checks them before training)."""
+    for item in requested:
+        if item not in METRIC_PRESETS and item not in KNOWN_METRICS:
+            known = ", ".join(list(METRIC_PRESETS) + sorted(KNOWN_METRICS))
+            raise ConfigError(f"--metric: unknown metric {item!r} (known: {known})")
 
 
 def expand_metrics(requested: Sequence[str] | None) -> list[str]:
@@ -182,52 +205,53 @@ def _select(runs: Sequence[RunResults], backend: str | None) -> tuple[pd.DataFra
     return frame, keys
 
 
-def _index(frame: pd.DataFrame) -> dict[tuple, list[tuple[str, float]]]:
-    index: dict[tuple, list[tuple[str, float]]] = defaultdict(list)
-    cols = [
-        "run",
-        "system",
-        "backend",
-        "trial",
-        "split",
-        "machine",
-        "domain",
-        "metric",
-        "seed",
-        "value",
-    ]
-    for run, system, be, trial, split, machine, domain, metric, seed, value in frame[
-        cols
-    ].itertuples(index=False, name=None):
-        index[(run, system, be, trial, split, machine, domain, metric)].append((seed, value))
-    return index
+CELL_KEY = ["run", "system", "backend", "trial", "split", "machine", "domain", "metric"]
+
+
+def _cells(frame: pd.DataFrame) -> dict[tuple, Cell]:
+    """Mean, population std, count and seeds of the finite values of every (row, column) key."""
+    finite = frame[np.isfinite(frame["value"].to_numpy(dtype=float))]
+    if finite.empty:
+        return {}
+    groups = finite.groupby(CELL_KEY, sort=False)
+    values = groups["value"]
+    return {
+        key: Cell(float(mean), float(std), int(count), tuple(seeds))
+        for key, mean, std, count, seeds in zip(
+            values.mean().index,
+            values.mean(),
+            values.std(ddof=0),
+            values.count(),
+            groups["seed"].agg(tuple),
+            strict=True,
+        )
+    }
 
 
 def _columns(
-    frame: pd.DataFrame, metrics: list[str], splits: list[str], by_machine: bool
+    frame: pd.DataFrame, metrics: list[str] | None, splits: list[str], by_machine: bool
 ) -> list[Column]:
     present = set(zip(frame["split"], frame["domain"], frame["metric"], strict=True))
     available = sorted(set(frame["metric"]))
-    for m in metrics:
+    for m in metrics or ():
         if m not in available:
             raise ConfigError(
                 f"--metric: no aggregate metric {m!r} in the results (available: {', '.join(available)})"
             )
+    if metrics is None:
+        wanted = list(DEFAULT_VIEW)
+    else:
+        official = [(MIXED, m) for m in metrics if m.startswith("official")]
+        wanted = official + [
+            (d, m) for d in DOMAIN_ORDER for m in metrics if not m.startswith("official")
+        ]
     columns: list[Column] = []
     split_groups: list[str | None] = [None] if by_machine else list(splits)
     for split in split_groups:
         in_split = splits if split is None else [split]
-        prefix = "" if split is None else f"{split} "
-        for domain in DOMAIN_ORDER:
-            for m in metrics:
-                if m == "official_score" or not any((s, domain, m) in present for s in in_split):
-                    continue
-                columns.append(
-                    Column(split, domain, m, f"{prefix}{domain} {SHORT_NAMES.get(m, m)}")
-                )
-        for m in metrics:
-            if m == "official_score" and any((s, MIXED, m) in present for s in in_split):
-                columns.append(Column(split, MIXED, m, f"{prefix}{SHORT_NAMES[m]}"))
+        for domain, m in wanted:
+            if any((s, domain, m) in present for s in in_split):
+                columns.append(Column.make(split, domain, m))
     return columns
 
 
@@ -238,7 +262,7 @@ def _mark_best(board: Leaderboard) -> None:
     for j, col in enumerate(board.columns):
         for members in groups.values():
             shown = {
-                i: round(100 * board.rows[i].cells[j].mean, 1)
+                i: round(100 * board.rows[i].cells[j].mean, DECIMALS)
                 for i in members
                 if board.rows[i].cells[j].n and math.isfinite(board.rows[i].cells[j].mean)
             }
@@ -268,30 +292,23 @@ def build_leaderboard(
         all_splits = [s for s in all_splits if s in splits]
     level = frame[frame["machine"] != ALL] if by_machine else frame[frame["machine"] == ALL]
     level = level[level["split"].isin(all_splits)]
-    names = expand_metrics(metrics)
-    columns = _columns(level, names, all_splits, by_machine)
-    index = _index(level)
+    columns = _columns(level, expand_metrics(metrics) if metrics else None, all_splits, by_machine)
+    cells = _cells(level)
     labels = _row_labels(keys)
     rows: list[Row] = []
-    if by_machine:
-        for split in all_splits:
-            machines = sorted(set(level.loc[level["split"] == split, "machine"]))
-            for machine in machines:
-                for key in keys:
-                    cells = [
-                        Cell.of(index.get((*_key(key), split, machine, c.domain, c.metric), []))
-                        for c in columns
-                    ]
-                    if any(c.n for c in cells):
-                        rows.append(Row(key, labels[key], split, machine, cells))
-    else:
+    places = (
+        [(split, machine) for split in all_splits
+         for machine in sorted(set(level.loc[level["split"] == split, "machine"]))]
+        if by_machine else [(None, ALL)]
+    )
+    for split, machine in places:
         for key in keys:
-            cells = [
-                Cell.of(index.get((*_key(key), c.split, ALL, c.domain, c.metric), []))
+            row_cells = [
+                cells.get((*_key(key), c.split or split, machine, c.domain, c.metric), EMPTY)
                 for c in columns
             ]
-            if any(c.n for c in cells):
-                rows.append(Row(key, labels[key], None, ALL, cells))
+            if any(c.n for c in row_cells):
+                rows.append(Row(key, labels[key], split, machine, row_cells))
     board = Leaderboard(columns, rows, by_machine)
     _mark_best(board)
     return board
@@ -347,8 +364,38 @@ def leaderboard_records(board: Leaderboard) -> list[dict[str, Any]]:
     return records
 
 
-def render_leaderboard(board: Leaderboard, fmt: str) -> str:
-    """The leaderboard in one of the formats of :mod:`.formatting` (percent, 1 decimal in text)."""
+def _note(board: Leaderboard) -> str:
+    """What the numbers are: ``±`` is only explained when some cell has more than one value."""
+    ns = sorted({c.n for r in board.rows for c in r.cells if c.n})
+    if ns and ns[-1] > 1:
+        seeds = str(ns[-1]) if ns[0] == ns[-1] or ns[0] == 1 else f"{ns[0]}-{ns[-1]}"
+        what = f"mean ± std over {seeds} seeds, in %"
+    else:
+        what = "values in %"
+    return f"{what}; AUC/pAUC: harmonic means over sections"
+
+
+def _split_groups(board: Leaderboard, lead: int) -> list[ColumnGroup]:
+    """One block per split (by-machine tables: one block, the split is in the rows)."""
+    order = list(dict.fromkeys(c.split for c in board.columns))
+    groups = []
+    for split in order:
+        idx = [j for j, c in enumerate(board.columns) if c.split == split]
+        groups.append(
+            ColumnGroup(
+                f"{split} split" if split else "",
+                tuple(lead + j for j in idx),
+                tuple(board.columns[j].label or board.columns[j].header for j in idx),
+            )
+        )
+    return groups
+
+
+def render_leaderboard(board: Leaderboard, fmt: str, *, width: int | None = None) -> str:
+    """The leaderboard in one of the formats of :mod:`.formatting` (percent, one decimal in text).
+
+    ``plain`` with ``width`` fits that many columns: one block per split where the whole table
+    is wider."""
     if fmt in ("csv", "json"):
         return render_records(leaderboard_records(board), fmt, LEADERBOARD_RECORD_COLUMNS)
     lead = ["split", "machine", "system", "n"] if board.by_machine else ["system", "n"]
@@ -362,8 +409,16 @@ def render_leaderboard(board: Leaderboard, fmt: str) -> str:
         )
         body.append(keys + [mean_std(c.mean, c.std, c.n) for c in row.cells])
     bold = {(i, j + len(lead)) for i, j in board.best}
-    note = "mean ± std over seeds in %; AUC/pAUC: harmonic means over sections"
-    return render_text_table(headers, body, fmt, bold=bold, numeric_from=len(lead) - 1, note=note)
+    return render_text_table(
+        headers,
+        body,
+        fmt,
+        bold=bold,
+        numeric_from=len(lead),
+        note=_note(board),
+        width=width,
+        groups=_split_groups(board, len(lead)),
+    )
 
 
 def leaderboard_text(
@@ -374,6 +429,7 @@ def leaderboard_text(
     by_machine: bool = False,
     backend: str | None = None,
     splits: Sequence[str] | None = None,
+    width: int | None = None,
 ) -> str:
     """Load run directories and render their leaderboard (what ``asdbench compare`` prints)."""
     from .runs import load_runs
@@ -385,4 +441,4 @@ def leaderboard_text(
         backend=backend,
         splits=splits,
     )
-    return render_leaderboard(board, fmt)
+    return render_leaderboard(board, fmt, width=width)

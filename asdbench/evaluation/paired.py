@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from .formatting import render_records, render_text_table
+from .formatting import DECIMALS, percent, render_records, render_text_table
 from .leaderboard import Column, Leaderboard, Row, build_leaderboard
 from .runs import RunResults
 
@@ -199,11 +199,12 @@ PAIRED_RECORD_COLUMNS = (
 
 
 def _pp(x: float) -> str:
-    return "-" if not math.isfinite(x) else f"{100 * x:+.2f}"
+    return "-" if not math.isfinite(x) else f"{100 * x:+.{DECIMALS}f}"
 
 
 def render_paired(results: Sequence[PairedResult], a: str, b: str, fmt: str) -> str:
-    """Differences in percentage points (2 decimals) in text formats, fractions in csv/json."""
+    """Differences in percentage points (one decimal, as every table) in text formats, fractions in
+    csv/json."""
     if fmt in ("csv", "json"):
         records: list[dict[str, Any]] = [
             {
@@ -238,8 +239,8 @@ def render_paired(results: Sequence[PairedResult], a: str, b: str, fmt: str) -> 
             keys
             + [
                 str(r.n),
-                f"{100 * r.mean_a:.2f}",
-                f"{100 * r.mean_b:.2f}",
+                percent(r.mean_a),
+                percent(r.mean_b),
                 _pp(r.diff),
                 f"[{_pp(r.t_low)}, {_pp(r.t_high)}]",
                 f"[{_pp(r.boot_low)}, {_pp(r.boot_high)}]",

@@ -1,7 +1,7 @@
 """Render the metric rows of one scored submission (``asdbench evaluate``).
 
 Text formats: a per-section table with the official evaluator's columns, then a summary of the
-split aggregates (percent, 2 decimals). ``csv``/``json``: the tidy rows of :func:`score_clips`,
+split aggregates (percent, one decimal as every table). ``csv``/``json``: the tidy rows of :func:`score_clips`,
 unrounded, so they equal what the runner writes to results.csv.
 """
 
@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from .formatting import percent, render_records, render_text_table
+from .formatting import DECIMALS, percent, render_records, render_text_table
 from .metrics import ALL, MIXED
 from .tables import METRIC_COLUMNS
 
@@ -56,7 +56,7 @@ def _text(rows: pd.DataFrame, fmt: str) -> str:
         ]
         body = [
             [m, s]
-            + [percent(values.get((split, m, s, dom, met), math.nan), 2) for _, met, dom in cols]
+            + [percent(values.get((split, m, s, dom, met), math.nan)) for _, met, dom in cols]
             for m, s in sections
         ]
         title = f"{split}: per machine type and section (%)"
@@ -73,7 +73,7 @@ def _text(rows: pd.DataFrame, fmt: str) -> str:
                 for d in ("source", "target", MIXED)
             ]
             if any(math.isfinite(c) for c in cells):
-                summary.append([label] + [percent(c, 2) for c in cells])
+                summary.append([label] + [percent(c) for c in cells])
         out.append(
             render_text_table(
                 ["aggregate over sections", "source", "target", "mixed"], summary, fmt
@@ -81,9 +81,11 @@ def _text(rows: pd.DataFrame, fmt: str) -> str:
         )
         score = values.get((split, ALL, ALL, MIXED, "official_score"), math.nan)
         ci = values.get((split, ALL, ALL, MIXED, "official_score_ci95"), math.nan)
-        line = f"{split} official score: {percent(score, 2)} %"
+        line = f"{split} official score: {percent(score)} %"
         if math.isfinite(ci):
-            line += f" (official jackknife ci95: ± {100 * ci:.2g} %)"
+            half = percent(ci)
+            shown = f"< {0.5 * 10.0**-DECIMALS:g}" if float(half) == 0 else half
+            line += f" (official jackknife ci95: ± {shown} %)"
         out.append((f"% {line}" if fmt == "latex" else line) + "\n")
     return "\n".join(out)
 

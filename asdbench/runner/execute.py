@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..evaluation.formatting import percent
 from .config import RunConfig
 from .data import prepare
 from .executors import run_processes
@@ -37,10 +38,11 @@ def _status_line(done: int, total: int, trial: Trial, record: dict[str, Any]) ->
         return f"[{done}/{total}] {trial.system} seed {trial.seed}: FAILED ({record.get('error', 'unknown error')})"
     parts = []
     for backend, info in record.get("backends", {}).items():
-        scores = ", ".join(f"{split} {value:.3f}" for split, value in sorted(info.get("official_score", {}).items()))
+        scores = ", ".join(f"{split} {percent(value)}" for split, value in sorted(info.get("official_score", {}).items()))
         parts.append(f"{backend}: {scores or 'no labelled test clips'}")
     seconds = record.get("timings", {}).get("total_s", 0.0)
-    return f"[{done}/{total}] {trial.system} seed {trial.seed}: official score {'; '.join(parts)} ({seconds:.0f} s)"
+    return (f"[{done}/{total}] {trial.system} seed {trial.seed}: official score (%) {'; '.join(parts)} "
+            f"({seconds:.0f} s)")
 
 
 SKIPPED_FILES = "skipped-files.txt"
