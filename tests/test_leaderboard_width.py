@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -100,3 +101,22 @@ def test_run_validates_leaderboard_options_before_training(tmp_path: Path):
     assert "Traceback" not in result.output and not list(tmp_path.iterdir())
     result = CliRunner().invoke(main, ["run", "--split", "test", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "--split" in result.stderr
+
+
+def test_runs_with_different_configs_are_warned_about_and_shown_apart(tmp_path: Path):
+    def meta(name: str, epochs: int, key: str) -> dict:
+        return {"name": name, "config": {"epochs": epochs, "preset": "quick"},
+                "dataset": {"name": "synthetic", "cache": {"key": key}}}
+
+    a = make_run(tmp_path, "a", systems=("baseline",), ensemble=(), run_json=meta("a", 10, "abc"))
+    b = make_run(tmp_path, "b", systems=("featex",), ensemble=(), run_json=meta("b", 3, "abc"))
+    c = make_run(tmp_path, "c", systems=("featex",), ensemble=(), run_json=meta("c", 10, "def"))
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "--format", "csv"])
+    assert result.exit_code == 0
+    assert "Warning: these runs differ in epochs (a: 10, b: 3)" in result.stderr
+    labels = set(pd.read_csv(io.StringIO(result.stdout)).label)
+    assert labels == {"a/baseline", "b/featex"}
+    fingerprint = CliRunner().invoke(main, ["compare", str(a), str(c)])
+    assert "dataset fingerprint (a: abc, c: def)" in fingerprint.stderr
+    same = CliRunner().invoke(main, ["compare", str(a), str(a.parent / "a")])
+    assert "Warning" not in same.stderr

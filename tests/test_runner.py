@@ -53,6 +53,10 @@ def test_run_writes_the_run_directory_contract(tiny_synthetic, tmp_path, isolate
         state = torch.load(folder / "weights.pt", weights_only=True)
         assert any(k.endswith("weight") for k in state)
         assert not (folder / "checkpoint.pt").exists()
+        history = pd.read_csv(folder / "history.csv")
+        assert list(history.epoch) == [1] and {"loss", "loss_regular", "l2", "scale_regular", "lr",
+                                                "seconds", "clips_per_s"} <= set(history.columns)
+        assert trial["history"] == {"file": "history.csv", "epochs": 1, "final_loss": round(history.loss[0], 6)}
         csvs = sorted(p.name for p in (folder / "kmeans").glob("anomaly_score_*.csv"))
         assert csvs == ["anomaly_score_ToyDrone_section_00_test.csv", "anomaly_score_fan_section_00_test.csv"]
         rows = (folder / "kmeans" / "anomaly_score_fan_section_00_test.csv").read_text().splitlines()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ConfigError
 from ..evaluation.formatting import FORMATS, terminal_width
 from .evaluate import emit
 
@@ -31,6 +32,28 @@ from .evaluate import emit
     "(the domain-only selections of the paper's Table 1).",
 )
 @click.option("--split", "splits", multiple=True, help="Only these splits (repeatable).")
+@click.option(
+    "--layout",
+    type=click.Choice(["systems", "paper"]),
+    default="systems",
+    show_default=True,
+    help="systems: one row per system; paper: the paper's Table 1 (dataset/split/domain/metric "
+    "rows, systems as columns; default metrics: the paper's domain-only AUC and pAUC).",
+)
+@click.option(
+    "--reference",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="--layout paper: the paper's numbers (CSV dataset,split,domain,system,metric,mean,std in %) "
+    "next to ours [default: the [paper] reference_csv of the run's experiment file].",
+)
+@click.option(
+    "--reference-dataset",
+    default=None,
+    metavar="NAME",
+    help="--layout paper: hold our runs against this dataset of the reference (e.g. DCASE2023 "
+    "for a synthetic run) [default: the run's own dataset].",
+)
 @click.option(
     "--paired",
     nargs=2,
@@ -63,6 +86,9 @@ def compare(
     backend: str | None,
     metrics: tuple[str, ...],
     splits: tuple[str, ...],
+    layout: str,
+    reference: Path | None,
+    reference_dataset: str | None,
     paired: tuple[str, str] | None,
     n_boot: int,
     seed: int,
@@ -72,9 +98,20 @@ def compare(
     """Leaderboard of the systems in RUN_DIR... (each with a results.csv)."""
     from ..evaluation.leaderboard import build_leaderboard, render_leaderboard
     from ..evaluation.paired import compare_paired, render_paired
-    from ..evaluation.runs import load_runs
+    from ..evaluation.runs import config_differences, load_runs
 
+    if layout != "paper" and (reference is not None or reference_dataset is not None):
+        raise ConfigError("--reference and --reference-dataset need --layout paper")
+    if layout == "paper" and (paired or by):
+        raise ConfigError("--layout paper does not combine with --paired or --by")
     runs = load_runs(list(run_dirs))
+    differences = config_differences(runs)
+    if differences:
+        click.echo(
+            f"Warning: these runs differ in {'; '.join(differences)}: their rows are shown apart "
+            "(labelled with the run) and are not one experiment",
+            err=True,
+        )
     note = ""
     if cumulative_ensemble:
         from ..evaluation.cumulative import NOTE, cumulative_results
@@ -84,6 +121,9 @@ def compare(
             click.echo(f"note: {NOTE}", err=True)
         else:
             note = f"{'% ' if fmt == 'latex' else ''}{NOTE}\n"
+    if layout == "paper":
+        emit(note + paper_text(runs, fmt, metrics, backend, splits, reference, reference_dataset), out)
+        return
     options = dict(
         metrics=metrics or None, by_machine=by == "machine", backend=backend, splits=splits or None
     )
@@ -94,3 +134,41 @@ def compare(
         return
     board = build_leaderboard(runs, **options)
     emit(note + render_leaderboard(board, fmt, width=terminal_width()), out)
+
+
+def paper_text(
+    runs: list,
+    fmt: str,
+    metrics: tuple[str, ...],
+    backend: str | None,
+    splits: tuple[str, ...],
+    reference: Path | None,
+    reference_dataset: str | None,
+) -> str:
+    """``--layout paper``: the table, with the reference given or configured (notes to stderr)."""
+    from ..evaluation.paper_layout import (
+        build_paper_table,
+        configured_reference,
+        read_reference,
+        render_paper_table,
+    )
+
+    notes: list[str] = []
+    if reference is None:
+        reference, notes = configured_reference(runs)
+        ref = read_reference(reference, "[paper] reference_csv") if reference else None
+    else:
+        ref = read_reference(reference)
+    if reference_dataset is not None and ref is None:
+        raise ConfigError("--reference-dataset needs a reference table (--reference FILE)")
+    table = build_paper_table(
+        runs,
+        metrics=metrics or None,
+        backend=backend,
+        splits=splits or None,
+        reference=ref,
+        reference_dataset=reference_dataset,
+    )
+    for note in notes + table.notes:
+        click.echo(f"Note: {note}", err=True)
+    return render_paper_table(table, fmt, width=terminal_width())

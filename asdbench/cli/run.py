@@ -80,7 +80,11 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "eval"]),
               help="Leaderboard: only these splits (repeatable).")
 @click.option("--by", type=click.Choice(["machine"]), default=None, help="Leaderboard: one row per machine type and system.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--tensorboard", is_flag=True, default=None,
+              help="Also write the training curves as TensorBoard logs to RUN/tensorboard (needs tensorboard).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress: only failures and the leaderboard.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="One line per epoch (loss, run ETA) even on a terminal, above the bars.")
 @click.option("--resample", is_flag=True, default=None,
               help="Resample clips at another sample rate to the dataset's (DCASE folders; TOML: dataset_options).")
 @click.option("--strict-data", is_flag=True, default=None,
@@ -88,7 +92,7 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--dry-run", is_flag=True, help="Check everything, print the resolved experiment and exit; writes nothing.")
 def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, init_weights, batch_size, lr, embedder, loss,
         backends, device, precision, low_memory, threads, executor, workers, address, cpus_per_trial, max_retries,
-        trial_timeout, ray_runtime_env, config_file, out, name, resume, fmt, metrics, splits, by, quiet, resample, strict_data,
+        trial_timeout, ray_runtime_env, config_file, out, name, resume, fmt, metrics, splits, by, tensorboard, quiet, verbose, resample, strict_data,
         dry_run) -> None:
     """Train and evaluate systems x seeds and print a leaderboard.
 
@@ -104,6 +108,8 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
 
     check_run_name(name)
     check_metrics(metrics)
+    if quiet and verbose:
+        raise ConfigError("--quiet and --verbose contradict each other: use one")
     overrides = {
         "systems": list(systems) or None, "seeds": _parse_seeds(seeds), "preset": preset,
         "data": str(data.resolve()) if data else None, "dataset": dataset, "data_seed": data_seed,
@@ -113,6 +119,7 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
         "workers": workers, "address": address, "cpus_per_trial": cpus_per_trial, "max_retries": max_retries,
         "trial_timeout": trial_timeout,
         "ray_runtime_env": _runtime_env(ray_runtime_env), "strict_data": strict_data,
+        "tensorboard": tensorboard,
     }
     if resume:
         run_dir = out / name if name else _newest_run(out)
@@ -128,7 +135,8 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
         click.echo(f"dry run: nothing written (the run directory would be {run_dir})", err=True)
         return
     click.echo(f"run directory: {run_dir}", err=True)
-    outcome = execute(config, run_dir, resume=resume, show_progress=not quiet, plan=plan)
+    outcome = execute(config, run_dir, resume=resume, show_progress=not quiet, plan=plan,
+                      verbose=verbose)
     if outcome.results.empty:
         click.echo(f"no trial finished: {len(outcome.failed)} trial(s) failed (details in {run_dir / 'run.json'})", err=True)
         for key, error in outcome.errors.items():

@@ -28,6 +28,8 @@ __all__ = [
     "mean_std",
     "terminal_width",
     "text_width",
+    "latex_escape",
+    "latex_number",
     "render_text_table",
     "render_records",
 ]
@@ -73,15 +75,20 @@ def mean_std(mean: float, std: float, n: int, decimals: int = DECIMALS) -> str:
     return percent(mean, decimals)
 
 
-def _latex_escape(text: str) -> str:
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped."""
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def _latex_cell(text: str) -> str:
+def latex_number(text: str) -> str:
+    """A table cell for LaTeX: escaped, ``±`` as ``$\\pm$``, a signed difference in math mode
+    (a real minus sign, not a hyphen)."""
+    if text[:1] in "+-" and text[1:].replace(".", "", 1).isdigit():
+        return f"${text}$"
     parts = text.split(f" {PM} ")
     if len(parts) == 2:
-        return f"{_latex_escape(parts[0])} $\\pm$ {_latex_escape(parts[1])}"
-    return _latex_escape(text)
+        return f"{latex_escape(parts[0])} $\\pm$ {latex_escape(parts[1])}"
+    return latex_escape(text)
 
 
 def _latex(
@@ -92,12 +99,12 @@ def _latex(
 ) -> str:
     spec = "l" * numeric_from + "r" * (len(headers) - numeric_from)
     lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule"]
-    lines.append(" & ".join(_latex_escape(h) for h in headers) + r" \\")
+    lines.append(" & ".join(latex_escape(h) for h in headers) + r" \\")
     lines.append("\\midrule")
     for i, row in enumerate(rows):
         cells = []
         for j, text in enumerate(row):
-            cell = _latex_cell(text)
+            cell = latex_number(text)
             cells.append(f"\\textbf{{{cell}}}" if (i, j) in bold else cell)
         lines.append(" & ".join(cells) + r" \\")
     lines += ["\\bottomrule", "\\end{tabular}"]
@@ -208,6 +215,7 @@ def render_text_table(
     note: str | None = None,
     width: int | None = None,
     groups: Sequence[ColumnGroup] = (),
+    marks_mean: str = "best in column",
 ) -> str:
     """One table in ``plain``, ``github`` or ``latex``; ``bold`` holds (row, column) indices.
 
@@ -230,7 +238,7 @@ def render_text_table(
         return text + "\n" + (f"\n{note}\n" if note else "")
     if fmt == "plain":
         if marks:
-            note = "* best in column" + (f"; {note}" if note else "")
+            note = f"* {marks_mean}" + (f"; {note}" if note else "")
         text = _plain_table(headers, rows, marks, numeric_from)
         if width is not None and width > 0 and text_width(text) > width:
             if not groups:

@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import ConfigError
 from .formatting import DECIMALS, ColumnGroup, mean_std, render_records, render_text_table
 from .metrics import ALL, MIXED, SECTION_METRICS
-from .runs import RunResults
+from .runs import RunResults, config_differences
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -160,14 +160,18 @@ def expand_metrics(requested: Sequence[str] | None) -> list[str]:
     return out
 
 
-def _row_labels(keys: list[RowKey]) -> dict[RowKey, str]:
+def _row_labels(keys: list[RowKey], runs_apart: bool = False) -> dict[RowKey, str]:
+    """System names, prefixed with the run where one system comes from several runs or where
+    the runs differ in config (``runs_apart``)."""
     runs_of: dict[str, set[str]] = defaultdict(set)
     for k in keys:
         runs_of[k.system].add(k.run)
+    several_runs = len({k.run for k in keys}) > 1
     backends = {k.backend for k in keys}
     labels = {}
     for k in keys:
-        label = f"{k.run}/{k.system}" if len(runs_of[k.system]) > 1 else k.system
+        apart = len(runs_of[k.system]) > 1 or (runs_apart and several_runs)
+        label = f"{k.run}/{k.system}" if apart else k.system
         if len(backends) > 1:
             label += f" [{k.backend}]"
         if k.trial == ENSEMBLE:
@@ -294,7 +298,7 @@ def build_leaderboard(
     level = level[level["split"].isin(all_splits)]
     columns = _columns(level, expand_metrics(metrics) if metrics else None, all_splits, by_machine)
     cells = _cells(level)
-    labels = _row_labels(keys)
+    labels = _row_labels(keys, runs_apart=bool(config_differences(list(runs))))
     rows: list[Row] = []
     places = (
         [(split, machine) for split in all_splits

@@ -1,16 +1,19 @@
 """Load the results of one or more run directories into one tidy frame.
 
-Reads ``<run>/results.csv`` (required) and ``<run>/run.json`` (optional). From run.json only two
-things are used: ``name`` (a label for the run; default: the folder name) and ``systems`` (a
-list of names, or of objects with a ``name``) for the row order; everything else is ignored.
+Reads ``<run>/results.csv`` (required) and ``<run>/run.json`` (optional). From run.json: ``name``
+(a label for the run; default: the folder name), ``systems`` (a list of names, or of objects
+with a ``name``) for the row order, ``dataset`` (name and version: the paper layout's dataset
+label) and ``config`` (compared between runs, and its ``reference``, the ``[paper]`` table of an
+experiment file); everything else is ignored.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,7 +21,7 @@ from ..errors import DataError
 from .layout import RESULTS_FILE, RUN_FILE
 from .tables import read_results_table
 
-__all__ = ["RunResults", "load_run", "load_runs"]
+__all__ = ["RunResults", "load_run", "load_runs", "config_differences", "COMPARED_SETTINGS"]
 
 PathLike = str | os.PathLike[str]
 
@@ -29,6 +32,23 @@ class RunResults:
     name: str
     systems: list[str]  # in display order
     results: pd.DataFrame  # results.csv plus a "run" column
+    meta: dict[str, Any] = field(default_factory=dict)  # run.json ({} when absent)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        config = self.meta.get("config")
+        return config if isinstance(config, dict) else {}
+
+    @property
+    def dataset(self) -> str:
+        """``DCASE2023`` for DCASE data, the dataset's name otherwise (``synthetic``, ``run`` when unknown)."""
+        info = self.meta.get("dataset")
+        if not isinstance(info, dict) or not info.get("name"):
+            return "run"
+        name, version = str(info["name"]), str(info.get("version") or "")
+        if name.lower().startswith("dcase"):
+            return f"DCASE{version}" if version.isdigit() else name.upper()
+        return name
 
 
 def _run_json(path: Path) -> dict:
@@ -66,7 +86,7 @@ def load_run(run_dir: PathLike) -> RunResults:
     name = meta.get("name") if isinstance(meta.get("name"), str) else None
     name = name or path.resolve().name
     results.insert(0, "run", name)
-    return RunResults(path, name, _system_order(meta, results), results)
+    return RunResults(path, name, _system_order(meta, results), results, meta)
 
 
 def load_runs(run_dirs: list[PathLike]) -> list[RunResults]:
@@ -80,3 +100,31 @@ def load_runs(run_dirs: list[PathLike]) -> list[RunResults]:
             run.name = f"{run.name}#{count}"
             run.results["run"] = run.name
     return runs
+
+
+COMPARED_SETTINGS = ("preset", "epochs", "batch_size", "lr", "embedder", "loss", "precision", "data_seed")
+"""Config keys that change the numbers; runs that differ in one are not one experiment."""
+
+
+def _settings(run: RunResults) -> dict[str, Any]:
+    config = run.config
+    settings = {key: config.get(key) for key in COMPARED_SETTINGS if key in config}
+    cache = (run.meta.get("dataset") or {}).get("cache") if isinstance(run.meta.get("dataset"), dict) else None
+    if isinstance(cache, dict) and cache.get("key"):
+        settings["dataset fingerprint"] = str(cache["key"])[:12]
+    return settings
+
+
+def config_differences(runs: list[RunResults]) -> list[str]:
+    """One text per setting in which runs differ: ``epochs (a: 10, b: 3)``; empty when they agree
+    (settings a run.json does not record are not compared)."""
+    if len(runs) < 2:
+        return []
+    per_run = [_settings(run) for run in runs]
+    keys = list(dict.fromkeys(k for settings in per_run for k in settings))
+    out = []
+    for key in keys:
+        values = [(run.name, settings[key]) for run, settings in zip(runs, per_run, strict=True) if key in settings]
+        if len(values) > 1 and len({json.dumps(v, sort_keys=True, default=str) for _, v in values}) > 1:
+            out.append(f"{key} ({', '.join(f'{name}: {value}' for name, value in values)})")
+    return out

@@ -68,6 +68,7 @@ class RunConfig:
     cache_dtype: str = "int16"
     description: str = ""
     reference: dict[str, Any] = field(default_factory=dict)
+    tensorboard: bool = False  # also log the training curves for TensorBoard
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,6 +111,8 @@ class RunConfig:
         problems = [message for failed, message in checks if failed] + self._executor_problems()
         if self.init_weights is not None:
             problems += initial_weights_problems(Path(self.init_weights))
+        if self.tensorboard and not tensorboard_installed():
+            problems.append(TENSORBOARD_MISSING)
         for name in sorted(set(self.backend_options) - set(self.backends)):
             problems.append(f"backend_options: options for back-end {name!r}, which is not in --backend "
                             f"({', '.join(self.backends)})")
@@ -137,6 +140,15 @@ class RunConfig:
             checks += [(bool(given), f"{', '.join(given)} only apply to --executor ray"),
                        (self.address is not None, "--address only applies to --executor ray")]
         return [message for failed, message in checks if failed]
+
+
+TENSORBOARD_MISSING = "--tensorboard needs the tensorboard package (pip install tensorboard)"
+
+
+def tensorboard_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 _HINTS = typing.get_type_hints(RunConfig)
@@ -236,6 +248,10 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_FIELDS))})")
     if "paper" in values:
         values["reference"] = values.pop("paper")
+        csv = values["reference"].get("reference_csv") if isinstance(values["reference"], dict) else None
+        if isinstance(csv, str) and not Path(csv).expanduser().is_absolute():
+            # absolute in run.json, so that `compare --layout paper` finds it from anywhere
+            values["reference"]["reference_csv"] = str((path.parent / csv).resolve())
     for key in ("data", "init_weights"):
         if isinstance(values.get(key), str):
             given = Path(values[key]).expanduser()

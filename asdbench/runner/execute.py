@@ -19,6 +19,7 @@ from .data import prepare
 from .executors import run_processes
 from .orchestrator import finish_run, start_run, trials_of, write_results
 from .preflight import Plan, plan_run
+from .progress import make_progress
 from .ray_connect import RaySession, ray_session
 from .ray_executor import run_ray
 from .trial import Trial, read_trial_status, run_trial
@@ -57,7 +58,7 @@ def report_skipped_files(problems: list[str], run_dir: Path) -> None:
         return
     atomic_write_text(run_dir / SKIPPED_FILES, "".join(f"{p}\n" for p in problems))
     for line in summarise_problems(problems, run_dir / SKIPPED_FILES):
-        tqdm.write(f"data: {line}", file=sys.stderr)
+        print(f"data: {line}", file=sys.stderr, flush=True)
 
 
 def _unfinished(run_dir: Path, trials: list[Trial]) -> list[Trial]:
@@ -77,22 +78,23 @@ def _executor(config: RunConfig, run_dir: Path, resume: bool,
 
 
 def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True,
-            plan: Plan | None = None) -> RunOutcome:
+            plan: Plan | None = None, verbose: bool = False) -> RunOutcome:
     """Run (or resume) the experiment in ``run_dir``; trial failures are recorded, not raised.
 
     Pre-flight (:func:`plan_run`) runs first unless ``plan`` is given, then, with ``--executor
     ray``, the cluster is reached and checked: a problem found there raises before the run
-    directory exists."""
+    directory exists. Progress goes to stderr (:mod:`.progress`): bars on a terminal, plain lines
+    elsewhere; ``show_progress=False`` prints only failures and notes."""
     def report(line: str) -> None:
         tqdm.write(line, file=sys.stderr)
 
     plan = plan if plan is not None else plan_run(config, run_dir, resume)
     with _executor(config, run_dir, resume, report) as session:
-        return _execute(config, run_dir, resume, show_progress, plan, session, report)
+        return _execute(config, run_dir, resume, show_progress, plan, session, report, verbose)
 
 
 def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool, plan: Plan,
-             session: RaySession | None, report: Callable[[str], None]) -> RunOutcome:
+             session: RaySession | None, report: Callable[[str], None], verbose: bool = False) -> RunOutcome:
     execution = {"executor": config.executor, "workers": config.workers, "threads": config.threads}
     if session is not None:
         execution["ray"] = session.summary()
@@ -107,47 +109,32 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
     all_trials = trials_of(config)
     todo = _unfinished(run_dir, all_trials)
     skipped = [t.key for t in all_trials if t not in todo]
-    finished = len(skipped)
-    disable = not show_progress
-    outer = tqdm(total=len(all_trials), initial=finished, desc="trials", unit="trial", disable=disable,
-                 file=sys.stderr, position=0)
+    report_progress = make_progress(len(all_trials), len(skipped), len(todo) * config.epochs,
+                                    quiet=not show_progress, verbose=verbose)
 
     def on_done(trial: Trial, record: dict[str, Any]) -> None:
-        nonlocal finished
-        finished += 1
         state.set_trial(trial, record)
         write_results(run_dir, config)
-        outer.update(1)
-        tqdm.write(_status_line(finished, len(all_trials), trial, record), file=sys.stderr)
+        report_progress.trial_done(_status_line(report_progress.finished + 1, len(all_trials), trial, record),
+                                   failed=record.get("status") != "done")
 
     for trial in all_trials:
         if trial.key in skipped:
             # trial.json is the truth: a run killed between a trial's end and its run.json update
             # must not count that trial as unfinished
             state.set_trial(trial, read_trial_status(run_dir, trial) or {})
-            tqdm.write(f"skipping finished trial {trial.key}", file=sys.stderr)
-    if session is not None:
-        run_ray(config, todo, run_dir, on_done, session, report if show_progress else None)
-    elif config.workers > 1:
-        run_processes(config, todo, run_dir, on_done)
-    else:
-        for trial in todo:
-            label = f"{trial.system} seed {trial.seed}"
-            inner = tqdm(desc=label, unit="batch", leave=False, disable=disable, file=sys.stderr, position=1)
-            phase_shown = [""]
-
-            def progress(phase: str, step: int, total: int, bar: tqdm = inner, label: str = label,
-                         shown: list[str] = phase_shown) -> None:
-                if shown[0] != phase:
-                    shown[0] = phase
-                    bar.reset(total=total)
-                    bar.set_description(f"{label} {phase}")
-                bar.update(step - bar.n)
-
-            record = run_trial(config, trial, run_dir, data=data, progress=progress)
-            inner.close()
-            on_done(trial, record)
-    outer.close()
+            report_progress.note(f"skipping finished trial {trial.key}")
+    try:
+        if session is not None:
+            run_ray(config, todo, run_dir, on_done, session, report if show_progress else None)
+        elif config.workers > 1:
+            run_processes(config, todo, run_dir, on_done)
+        else:
+            for trial in todo:
+                report_progress.trial_started(f"{trial.system} seed {trial.seed}")
+                on_done(trial, run_trial(config, trial, run_dir, data=data, progress=report_progress.update))
+    finally:
+        report_progress.close()
     table = finish_run(state, run_dir, config, data.dataset.version)
     failed = [k for k, v in state.data["trials"].items() if v.get("status") != "done"]
     errors = {k: str(state.data["trials"][k].get("error", state.data["trials"][k].get("status"))) for k in failed}

@@ -1,8 +1,8 @@
 """One trial = one system trained with one seed, then scored by every back-end.
 
 Files of a trial (``<run>/<system>/seed-<k>/``): ``checkpoint.pt`` while training (per epoch),
-``weights.pt`` (embedder state_dict), ``embeddings.npz`` with its row index ``embeddings.csv``, one
-folder per back-end with ``scores.csv``, ``train_scores.csv``, the challenge-format CSVs,
+``history.csv`` (one row per epoch, rewritten after each), ``weights.pt`` (embedder state_dict),
+``embeddings.npz`` with its row index ``embeddings.csv``, one folder per back-end with ``scores.csv``, ``train_scores.csv``, the challenge-format CSVs,
 ``metrics.csv`` and the fitted back-end (``backend.json`` + ``backend.npz``), and finally
 ``trial.json`` with status ``done``: written last, so its presence means the trial is complete.
 """
@@ -40,6 +40,8 @@ from ..training.trainer import (
 )
 from .config import RunConfig
 from .data import PreparedData, prepare
+from .history import HISTORY_FILE, TrainingHistory
+from .tensorboard_log import TensorBoardLog, tensorboard_dir
 
 TRIAL_FILE = "trial.json"
 EMBEDDINGS_INDEX = "embeddings.csv"
@@ -103,8 +105,13 @@ def train_config(config: RunConfig, seed: int) -> TrainConfig:
     )
 
 
+TrialProgress = Callable[..., None]
+"""``progress(phase, step, total[, running_loss])``: ``running_loss`` (a callable) comes with the
+training phases only."""
+
+
 def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData | None = None,
-              progress: Callable[[str, int, int], None] | None = None,
+              progress: TrialProgress | None = None,
               context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train, embed, score with ``config.threads`` intra-op threads; returns the trial record (also
     written to ``trial.json``, with ``context``, e.g. the Ray worker that ran it). Never raises
@@ -138,20 +145,27 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
 
 
 def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: PreparedData, out: Path,
-                     record: dict[str, Any], progress: Callable[[str, int, int], None] | None) -> None:
+                     record: dict[str, Any], progress: TrialProgress | None) -> None:
     cfg = train_config(config, trial.seed)
     n_train = len(data.train)
 
-    def on_batch(epoch: int, step: int, total: int) -> None:
+    def on_batch(epoch: int, step: int, total: int, running_loss: Callable[[], float]) -> None:
         if progress is not None:
-            progress(f"epoch {epoch + 1}/{cfg.epochs}", step, total)
+            progress(f"epoch {epoch + 1}/{cfg.epochs}", step, total, running_loss)
 
-    trainer = Trainer(cfg, system, checkpoint=out / "checkpoint.pt", progress=on_batch)
+    board = TensorBoardLog(tensorboard_dir(out.parent.parent, trial.system, trial.seed)) if config.tensorboard else None
+    history = TrainingHistory(out / HISTORY_FILE, tensorboard=board)
+    trainer = Trainer(cfg, system, checkpoint=out / "checkpoint.pt", progress=on_batch, on_epoch=history.add)
     clip_samples = int(data.cache.samples)
     classes, class_ids = data.training_classes(system.training_classes)
     record["classes"] = len(classes)
-    model = trainer.fit(data.read_train, class_ids, len(classes), clip_samples)
+    try:
+        model = trainer.fit(data.read_train, class_ids, len(classes), clip_samples)
+    finally:
+        if board is not None:
+            board.close()
     record["timings"]["train_s"] = round(trainer.timings["train_s"], 3)
+    record["history"] = {"file": HISTORY_FILE, **history.summary()}
     record["train_clips_per_s"] = round(n_train * cfg.epochs / max(trainer.timings["train_s"], 1e-9), 2)
     atomic_torch_save(model.embedder.state_dict(), out / "weights.pt")
 

@@ -290,15 +290,47 @@ def batches(order: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
             yield chunk
 
 
+@dataclass
+class EpochStats:
+    """What one training epoch measured: one row of a trial's ``history.csv``.
+
+    Losses are means over the epoch's clips; ``head_losses`` has one entry per loss head
+    (``regular``, ``ssl``), ``l2`` is the embedder's weight penalty (part of ``loss``),
+    ``scales`` the adaptive scale of every head that has one (AdaCos), read at the epoch's end."""
+
+    epoch: int  # 1-based
+    loss: float
+    head_losses: dict[str, float]
+    l2: float
+    scales: dict[str, float]
+    lr: float
+    seconds: float
+    clips_per_s: float
+
+    def row(self) -> dict[str, float]:
+        return {
+            "epoch": self.epoch, "loss": self.loss,
+            **{f"loss_{name}": value for name, value in self.head_losses.items()},
+            "l2": self.l2, **{f"scale_{name}": value for name, value in self.scales.items()},
+            "lr": self.lr, "seconds": self.seconds, "clips_per_s": self.clips_per_s,
+        }
+
+
+Progress = Callable[[int, int, int, Callable[[], float]], None]
+"""``progress(epoch, step, n_batches, running_loss)``; ``running_loss()`` syncs with the device,
+so call it only when the value is shown."""
+
+
 class Trainer:
     """Trains one system on one set of training clips."""
 
     def __init__(self, config: TrainConfig, system: SystemSpec, checkpoint: Path | None = None,
-                 progress: Callable[[int, int, float], None] | None = None):
+                 progress: Progress | None = None, on_epoch: Callable[[EpochStats], None] | None = None):
         self.config = config
         self.system = system
         self.checkpoint = checkpoint
         self.progress = progress
+        self.on_epoch = on_epoch
         self.device = pick_device(config.device)
         self.precision = resolve_precision(self.device, config.precision)
         # fp16 needs loss scaling against gradient underflow; disabled it passes everything through.
@@ -345,31 +377,44 @@ class Trainer:
         cfg = self.config
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
-            total, seen = torch.zeros((), device=self.device), 0
+            started = time.perf_counter()
+            sums: dict[str, torch.Tensor] = {}
+            seen = 0
             order = batches(epoch_order(n_clips, cfg.seed, epoch), cfg.batch_size)
             for step, (idx, (wave, y)) in enumerate(prefetched(load, order, cfg.prefetch)):
-                loss = self._step(model, pipeline, optimizer, generator, _to_device(wave, self.device),
-                                  _to_device(y, self.device))
-                total += loss.detach() * len(idx)
+                loss, parts = self._step(model, pipeline, optimizer, generator, _to_device(wave, self.device),
+                                         _to_device(y, self.device))
+                for name, value in {"loss": loss, **parts}.items():  # summed on the device: no sync
+                    sums[name] = sums.get(name, 0) + value * len(idx)
                 seen += len(idx)
                 if self.progress is not None:
-                    self.progress(epoch, step + 1, n_batches)
-            self.last_epoch_loss = float(total / max(seen, 1))  # one host sync per epoch
+                    self.progress(epoch, step + 1, n_batches,
+                                  lambda total=sums["loss"], n=seen: float(total) / n)
+            means = {name: float(value) / max(seen, 1) for name, value in sums.items()}  # one sync per epoch
+            self.last_epoch_loss = means.get("loss", float("nan"))
+            if self.on_epoch is not None:  # before the checkpoint: a resumed epoch replaces its row
+                seconds = time.perf_counter() - started
+                self.on_epoch(EpochStats(
+                    epoch=epoch + 1, loss=self.last_epoch_loss,
+                    head_losses={h: means[h] for h in model.heads if h in means}, l2=means.get("l2", 0.0),
+                    scales=_head_scales(model), lr=float(optimizer.param_groups[0]["lr"]),
+                    seconds=seconds, clips_per_s=seen / max(seconds, 1e-9)))
             self._save_checkpoint(model, optimizer, generator, epoch)
 
     def _step(self, model: TrainingModel, pipeline: AugmenterPipeline, optimizer: torch.optim.Optimizer,
-              generator: torch.Generator, wave: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One optimisation step: :meth:`_loss`, then backward and the optimiser update."""
-        loss = self._loss(model, pipeline, generator, wave, y)
+              generator: torch.Generator, wave: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One optimisation step: :meth:`_loss`, then backward and the optimiser update. Returns the
+        detached loss and its parts (see :meth:`_loss`)."""
+        loss, parts = self._loss(model, pipeline, generator, wave, y)
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(optimizer)
         self.scaler.update()
-        return loss.detach()
+        return loss.detach(), parts
 
     def _loss(self, model: TrainingModel, pipeline: AugmenterPipeline, generator: torch.Generator,
-              wave: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The step's loss. The embedder runs under autocast (when asked for); the loss heads and
+              wave: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The step's loss and its detached parts: ``l2`` (the weight penalty) and one per head. The embedder runs under autocast (when asked for); the loss heads and
         the weight penalty always run in float32 (cosines in bf16 would carry ~3 digits).
 
         A function of its own so that its intermediates (the augmented waveforms, the front-end's
@@ -388,11 +433,16 @@ class Trainer:
             sub, labels = pipeline.apply("embedding", sub, labels, generator)
             ssl_embedding = model.embedder.combine(sub) if "ssl" in model.heads else None
         loss = model.embedder.regularization()
+        parts = {"l2": loss.detach()}
         if "regular" in model.heads:
-            loss = loss + model.heads["regular"](regular_embedding.float(), labels.regular)
+            head_loss = model.heads["regular"](regular_embedding.float(), labels.regular)
+            parts["regular"] = head_loss.detach()
+            loss = loss + head_loss
         if ssl_embedding is not None:
-            loss = loss + model.heads["ssl"](ssl_embedding.float(), labels.ssl)
-        return loss
+            head_loss = model.heads["ssl"](ssl_embedding.float(), labels.ssl)
+            parts["ssl"] = head_loss.detach()
+            loss = loss + head_loss
+        return loss, parts
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -416,6 +466,16 @@ class Trainer:
         if self.scaler.is_enabled():
             state["scaler"] = self.scaler.state_dict()
         atomic_torch_save(state, self.checkpoint)
+
+
+def _head_scales(model: TrainingModel) -> dict[str, float]:
+    """The adaptive scale of every head that keeps one as a ``scale`` buffer (AdaCos)."""
+    scales = {}
+    for name, head in model.heads.items():
+        scale = getattr(head, "scale", None)
+        if isinstance(scale, torch.Tensor) and scale.numel() == 1:
+            scales[name] = float(scale)
+    return scales
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
