@@ -1,4 +1,4 @@
-"""``asdbench plot``: ROC curves, score histograms and a leaderboard chart of a run (PNG)."""
+"""``asdbench plot``: figures of one or more runs (leaderboard, curves, ROC, histograms, embeddings)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,25 @@ from pathlib import Path
 
 import click
 
-from ..evaluation.plots import plot_run
+from ..evaluation.plots import FIGURE_FORMATS, plot_runs
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder for the PNG files [default: RUN_DIR/plots].",
-)
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the figures [default: the first RUN_DIR/plots].")
+@click.option("--format", "fmt", type=click.Choice(FIGURE_FORMATS), default="png", show_default=True)
+@click.option("--dpi", type=click.IntRange(10, 2400), default=150, show_default=True,
+              help="Resolution of PNGs (and of raster parts of PDF/SVG).")
 @click.option("--backend", default=None, help="Only this back-end [default: all].")
-def plot(run_dir: Path, out: Path | None, backend: str | None) -> None:
-    """Write PNG figures of RUN_DIR: leaderboard.png, roc_*.png, hist_*.png."""
-    report = plot_run(run_dir, out, backend=backend)
+@click.option("--embedding", type=click.Choice(["auto", "tsne", "umap", "none"]), default="auto", show_default=True,
+              help="Embedding map method: auto = UMAP where umap-learn is installed, else t-SNE.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the embedding map (subset and method).")
+def plot(run_dirs: tuple[Path, ...], out: Path | None, fmt: str, dpi: int, backend: str | None,
+         embedding: str, seed: int) -> None:
+    """Write figures of RUN_DIR...: leaderboard, curves, roc_<split>_<machine>, hist_<split>_<machine>,
+    embeddings; several runs are drawn into the same figures."""
+    report = plot_runs(run_dirs, out, fmt=fmt, dpi=dpi, backend=backend, embedding=embedding, seed=seed)
     for note in report.notes:
         click.echo(f"Note: {note}", err=True)
     folder = report.files[0].parent if report.files else out

@@ -4,7 +4,7 @@ For each leaderboard column, d_k = value_A(seed k) - value_B(seed k) over the in
 systems have. Reported: mean difference, the paired-t 95% CI ``mean ± t_{0.975, n-1} s / sqrt(n)``
 (s: sample std, ddof=1; identical to ``scipy.stats.ttest_rel(...).confidence_interval()``), its
 two-sided p-value, and a percentile bootstrap 95% CI of the mean difference (resampling seeds
-with replacement, seeded). The t interval needs 2 matched seeds; the bootstrap needs 3 (two values
+with replacement, seeded; ``scipy.stats.bootstrap``). The t interval needs 2 matched seeds; the bootstrap needs 3 (two values
 have only three distinct resample means, which would give a falsely narrow interval); below
 that the interval is NaN.
 """
@@ -71,15 +71,14 @@ def paired_t_ci(diffs: np.ndarray, confidence: float = 0.95) -> tuple[float, flo
 def bootstrap_ci(
     diffs: np.ndarray, *, n_boot: int = 10000, seed: int = 0, confidence: float = 0.95
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean difference; NaN when n < 3."""
+    """Percentile bootstrap CI of the mean difference (``scipy.stats.bootstrap``, seeded); NaN
+    when n < 3."""
     d = np.asarray(diffs, dtype=float)
     if d.size < 3:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return float(low), float(high)
+    result = stats.bootstrap((d,), np.mean, n_resamples=n_boot, confidence_level=confidence,
+                             method="percentile", vectorized=True, rng=np.random.default_rng(seed))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def _find(board: Leaderboard, name: str) -> list[Row]:

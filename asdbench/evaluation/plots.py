@@ -1,34 +1,50 @@
-"""PNG figures of a run: leaderboard bars, ROC curves per section, score histograms per domain.
+"""Figures of one or more runs for a paper: PNG, PDF or SVG at any dpi.
 
-Uses matplotlib's object API (``Figure`` + Agg canvas) and never pyplot, so it neither needs a
-display nor changes the global backend. Per-clip scores come from
-``<run>/<system>/<trial>/<backend>/scores.csv``; each system is drawn from one representative
-trial: the ensemble when it exists, otherwise its lowest seed.
+Written (into ``out``, default ``<first run>/plots``):
+
+- ``leaderboard.<fmt>``: official score per split, every leaderboard row of every run; error bars
+  (std over seeds) only where n > 1, n under each bar, on the full 0-100 % axis with chance (50 %)
+  marked, so bar heights compare honestly.
+- ``curves.<fmt>``: training curves from the trials' ``history.csv`` (mean over seeds, band
+  min-max), one panel per column (loss, each head's loss, L2, AdaCos scales).
+- ``roc_<split>_<machine>.<fmt>``: per machine type, one panel per section, every system's ROC,
+  the pAUC region (FPR <= 0.1) shaded.
+- ``hist_<split>_<machine>.<fmt>``: per machine type, score histograms, systems as rows and
+  section x domain as columns, normal vs anomalous.
+- ``embeddings.<fmt>``: a 2-D map (t-SNE from scikit-learn, UMAP where umap-learn is installed) of
+  the train and test embeddings of each system's first seed, coloured by domain, by label and by
+  attribute.
+
+matplotlib is used through its object API (``Figure``, never pyplot): no display needed, no
+global backend changed. Per-clip scores come from each system's representative trial: the
+ensemble when it exists, otherwise its lowest seed.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import AsdbenchError, DataError
+from ..errors import AsdbenchError, ConfigError, DataError
 from .atomic import atomic_write_bytes
-from .layout import ENSEMBLE, safe_name, scores_table_path
+from .layout import ENSEMBLE, safe_name, scores_table_path, trial_dir
 from .leaderboard import build_leaderboard
-from .metrics import ALL
-from .roc import MAX_FPR, roc_auc, roc_points, two_classes
-from .runs import RunResults, load_run
+from .runs import RunResults, config_differences, load_runs
 from .tables import read_scores_table
 
-__all__ = ["PlotReport", "plot_run"]
+__all__ = ["FIGURE_FORMATS", "PlotReport", "Figures", "plot_runs", "plot_run", "figure_class"]
 
 PathLike = str | os.PathLike[str]
+FIGURE_FORMATS = ("png", "pdf", "svg")
+# no timestamps in the files: the same run gives the same bytes
+_METADATA = {"png": {}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
 
 
 @dataclass
@@ -37,7 +53,27 @@ class PlotReport:
     notes: list[str]
 
 
-def _figure_class() -> Any:
+@dataclass
+class Figures:
+    """Where and how figures are saved."""
+
+    out: Path
+    fmt: str = "png"
+    dpi: int = 150
+    written: list[Path] = field(default_factory=list)
+
+    def save(self, fig: Any, stem: str) -> Path:
+        import matplotlib
+
+        buffer = io.BytesIO()
+        with matplotlib.rc_context({"svg.hashsalt": "asdbench"}):  # fixed SVG element ids
+            fig.savefig(buffer, format=self.fmt, dpi=self.dpi, bbox_inches="tight", metadata=_METADATA[self.fmt])
+        path = atomic_write_bytes(self.out / f"{stem}.{self.fmt}", buffer.getvalue())
+        self.written.append(path)
+        return path
+
+
+def figure_class() -> Any:
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -45,168 +81,133 @@ def _figure_class() -> Any:
     return Figure
 
 
-def _save(fig: Any, path: Path) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return atomic_write_bytes(path, buffer.getvalue())
+@dataclass
+class Representative:
+    """One system of one run, drawn from one trial."""
+
+    run: RunResults
+    system: str
+    backend: str
+    label: str  # legend text, e.g. "combined (ensemble)"
+    scores: pd.DataFrame | None  # scores.csv of the representative trial
+    seeds: list[str]  # integer seeds, ascending
 
 
-def _leaderboard_figure(run: RunResults, backend: str | None, out: Path) -> Path | None:
-    board = build_leaderboard([run], metrics=["official_score"], backend=backend)
+def representatives(runs: Sequence[RunResults], backend: str | None) -> tuple[list[Representative], list[str]]:
+    """Every (run, system, back-end) with its representative scores; notes for missing tables."""
+    several_runs = len(runs) > 1
+    reps, notes = [], []
+    for run in runs:
+        frame = run.results if backend is None else run.results[run.results["backend"] == backend]
+        backends = list(dict.fromkeys(frame["backend"]))
+        for system in run.systems:
+            for be in backends:
+                seeds = set(frame.loc[(frame["system"] == system) & (frame["backend"] == be), "seed"])
+                if not seeds:
+                    continue
+                integer = sorted((s for s in seeds if s != ENSEMBLE), key=lambda s: int(s) if s.lstrip("-").isdigit() else 0)
+                name = f"{run.name}/{system}" if several_runs else system
+                name += f" [{be}]" if len(backends) > 1 else ""
+                scores, label = None, name
+                for seed in ([ENSEMBLE] if ENSEMBLE in seeds else []) + integer:
+                    path = scores_table_path(run.path, system, seed, be)
+                    if path.is_file():
+                        scores = read_scores_table(path)
+                        label = f"{name} ({'ensemble' if seed == ENSEMBLE else f'seed {seed}'})"
+                        break
+                else:
+                    notes.append(f"no scores.csv for {name} (looked in {scores_table_path(run.path, system, (integer or [ENSEMBLE])[0], be)})")
+                reps.append(Representative(run, system, be, label, scores, integer))
+    return reps, notes
+
+
+def leaderboard_figure(runs: Sequence[RunResults], backend: str | None, figures: Figures) -> Path | None:
+    board = build_leaderboard(runs, metrics=["official_score"], backend=backend)
     if not board.rows or not board.columns:
         return None
-    Figure = _figure_class()
-    n_cols = len(board.columns)
-    fig = Figure(figsize=(max(4.0, 1.1 * len(board.rows) + 2), 3.6 * n_cols))
+    fig = figure_class()(figsize=(max(4.5, 0.9 * len(board.rows) * len(board.columns) + 2.0), 3.8))
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / len(board.columns)
+    x = np.arange(len(board.rows))
+    colors = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
     for j, col in enumerate(board.columns):
-        ax = fig.add_subplot(n_cols, 1, j + 1)
-        labels = [r.label for r in board.rows]
-        means = np.array([100 * r.cells[j].mean if r.cells[j].n else np.nan for r in board.rows])
-        errs = np.array([100 * r.cells[j].std if r.cells[j].n > 1 else 0.0 for r in board.rows])
-        x = np.arange(len(labels))
-        colors = ["tab:orange" if r.key.trial == ENSEMBLE else "tab:blue" for r in board.rows]
-        ax.bar(x, np.nan_to_num(means), yerr=errs, color=colors, capsize=4)
-        finite = means[np.isfinite(means)]
-        if finite.size:
-            low = max(0.0, float(np.min(finite - errs[np.isfinite(means)])) - 5)
-            ax.set_ylim(low, min(100.0, float(np.max(finite + errs[np.isfinite(means)])) + 3))
-        ax.set_xticks(x, labels, rotation=30, ha="right")
-        ax.set_ylabel("official score (%)")
-        ax.set_title(f"{col.split}: official score, mean ± std over seeds")
-        ax.grid(axis="y", alpha=0.3)
+        cells = [r.cells[j] for r in board.rows]
+        means = np.array([100 * c.mean if c.n else np.nan for c in cells])
+        errs = np.array([100 * c.std if c.n > 1 else np.nan for c in cells])
+        pos = x - 0.4 + width * (j + 0.5)
+        ax.bar(pos, np.nan_to_num(means), width * 0.9, color=colors[j % len(colors)], label=col.split)
+        has_err = np.isfinite(errs)
+        if has_err.any():
+            ax.errorbar(pos[has_err], means[has_err], yerr=errs[has_err], fmt="none", ecolor="black", capsize=3, lw=1)
+        for p, mean, err, c in zip(pos, means, errs, cells, strict=True):
+            if np.isfinite(mean):
+                top = mean + (err if np.isfinite(err) else 0.0)
+                ax.text(p, top + 1.5, f"{mean:.1f}", ha="center", va="bottom", fontsize=7)
+                ax.text(p, 2, f"n={c.n}", ha="center", va="bottom", fontsize=6, color="white")
+    ax.axhline(50, color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(x, [r.label for r in board.rows], rotation=25, ha="right")
+    ax.set_ylabel("official score (%)")
+    ax.set_title("official score: mean ± std over seeds (bars without error bar: one value)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right", ncol=len(board.columns) + 1)
+    ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _save(fig, out / "leaderboard.png")
+    return figures.save(fig, "leaderboard")
 
 
-def _representatives(
-    run: RunResults, backend: str | None
-) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """label -> scores table of its representative trial; notes for missing tables."""
-    frame = run.results if backend is None else run.results[run.results["backend"] == backend]
-    backends = list(dict.fromkeys(frame["backend"]))
-    tables: dict[str, pd.DataFrame] = {}
-    notes: list[str] = []
-    for system in run.systems:
-        for be in backends:
-            seeds = set(frame.loc[(frame["system"] == system) & (frame["backend"] == be), "seed"])
-            if not seeds:
-                continue
-            ordered = ([ENSEMBLE] if ENSEMBLE in seeds else []) + sorted(
-                (s for s in seeds if s != ENSEMBLE),
-                key=lambda s: int(s) if s.lstrip("-").isdigit() else 0,
-            )
-            label = system if len(backends) == 1 else f"{system} [{be}]"
-            for seed in ordered:
-                path = scores_table_path(run.path, system, seed, be)
-                if path.is_file():
-                    trial = "ensemble" if seed == ENSEMBLE else f"seed {seed}"
-                    tables[f"{label} ({trial})"] = read_scores_table(path)
-                    break
-            else:
-                notes.append(
-                    f"no scores.csv for {label} (looked in {scores_table_path(run.path, system, ordered[0], be)})"
-                )
-    return tables, notes
-
-
-def _roc_figures(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    Figure = _figure_class()
-    written = []
-    sections = sorted(
-        {
-            (s, m, c)
-            for t in tables.values()
-            for s, m, c in zip(t["split"], t["machine"], t["section"], strict=True)
-        }
-    )
-    for split, machine, section in sections:
-        fig = Figure(figsize=(5.2, 5.0))
-        ax = fig.add_subplot(1, 1, 1)
-        drawn = 0
-        for label, table in tables.items():
-            part = table[
-                (table["split"] == split)
-                & (table["machine"] == machine)
-                & (table["section"] == section)
-                & table["label"].notna()
-            ]
-            y = part["label"].to_numpy(dtype=int)
-            if not two_classes(y):
-                continue
-            s = part["score"].to_numpy(dtype=float)
-            fpr, tpr = roc_points(y, s)
-            ax.plot(fpr, tpr, label=f"{label}: AUC {100 * roc_auc(y, s):.1f}")
-            drawn += 1
-        if not drawn:
-            continue
-        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-        ax.axvline(MAX_FPR, color="grey", linestyle="--", linewidth=0.8)
-        ax.set_xlabel("false positive rate")
-        ax.set_ylabel("true positive rate")
-        ax.set_title(f"{split} {machine} section {section} (all clips)")
-        ax.legend(fontsize=7, loc="lower right")
-        fig.tight_layout()
-        name = f"roc_{safe_name(split)}_{safe_name(machine)}_section_{section}.png"
-        written.append(_save(fig, out / name))
-    return written
-
-
-def _histogram_figures(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    Figure = _figure_class()
-    written = []
-    for label, table in tables.items():
-        known = table[table["label"].notna()]
-        for (split, machine, section), part in known.groupby(
-            ["split", "machine", "section"], sort=True
-        ):
-            scores = part["score"].to_numpy(dtype=float)
-            bins = np.histogram_bin_edges(scores, bins=30)
-            fig = Figure(figsize=(9.0, 3.4))
-            for k, domain in enumerate(("source", "target")):
-                ax = fig.add_subplot(1, 2, k + 1)
-                dom = part[part["domain"] == domain]
-                for value, name, color in ((0, "normal", "tab:blue"), (1, "anomaly", "tab:red")):
-                    sel = dom.loc[dom["label"] == value, "score"].to_numpy(dtype=float)
-                    if sel.size:
-                        ax.hist(
-                            sel, bins=bins, alpha=0.55, color=color, label=f"{name} ({sel.size})"
-                        )
-                ax.set_title(f"{domain}")
-                ax.set_xlabel("anomaly score")
-                if k == 0:
-                    ax.set_ylabel("clips")
-                if len(dom):
-                    ax.legend(fontsize=7)
-            fig.suptitle(f"{label}: {split} {machine} section {section}", fontsize=9)
-            fig.tight_layout()
-            name = f"hist_{safe_name(label)}_{safe_name(split)}_{safe_name(machine)}_section_{section}.png"
-            written.append(_save(fig, out / name))
-    return written
-
-
-def plot_run(
-    run_dir: PathLike, out_dir: PathLike | None = None, *, backend: str | None = None
+def plot_runs(
+    run_dirs: Sequence[PathLike],
+    out_dir: PathLike | None = None,
+    *,
+    fmt: str = "png",
+    dpi: int = 150,
+    backend: str | None = None,
+    embedding: str = "auto",
+    seed: int = 0,
 ) -> PlotReport:
-    """Write all figures of a run to ``out_dir`` (default ``<run>/plots``)."""
-    _figure_class()  # fail early, with the install hint, when matplotlib is missing
-    run = load_run(run_dir)
-    out = Path(out_dir) if out_dir is not None else run.path / "plots"
-    if backend is not None and not (run.results["backend"] == backend).any():
-        raise DataError(f"--backend: no results for {backend!r} in {run.path}")
-    files: list[Path] = []
-    notes: list[str] = []
-    board = _leaderboard_figure(run, backend, out)
-    if board is None:
-        notes.append(
-            f"no official_score rows (machine {ALL}) in {run.path}/results.csv: no leaderboard chart"
-        )
-    else:
-        files.append(board)
-    tables, missing = _representatives(run, backend)
+    """Write every figure of the runs (see module docstring); ``seed`` seeds the embedding map."""
+    from .plot_curves import curves_figure
+    from .plot_embeddings import EMBEDDING_METHODS, embedding_figure
+    from .plot_scores import histogram_figures, roc_figures
+
+    if fmt not in FIGURE_FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FIGURE_FORMATS)}, got {fmt!r}")
+    if dpi < 10 or dpi > 2400:
+        raise ConfigError(f"--dpi must be between 10 and 2400, got {dpi}")
+    if embedding not in EMBEDDING_METHODS:
+        raise ConfigError(f"--embedding must be one of {', '.join(EMBEDDING_METHODS)}, got {embedding!r}")
+    figure_class()  # fail early, with the install hint, when matplotlib is missing
+    runs = load_runs(list(run_dirs))
+    if backend is not None and not any((r.results["backend"] == backend).any() for r in runs):
+        raise DataError(f"--backend: no results for {backend!r} in {', '.join(str(r.path) for r in runs)}")
+    figures = Figures(Path(out_dir) if out_dir is not None else runs[0].path / "plots", fmt, dpi)
+    differences = config_differences(runs)
+    notes: list[str] = [f"these runs differ in {'; '.join(differences)}"] if differences else []
+    if leaderboard_figure(runs, backend, figures) is None:
+        notes.append("no official_score rows (machine *) in results.csv: no leaderboard chart")
+    reps, missing = representatives(runs, backend)
     notes += missing
-    if tables:
-        files += _roc_figures(tables, out)
-        files += _histogram_figures(tables, out)
-    if not files:
-        raise DataError(f"{run.path}: nothing to plot ({'; '.join(notes)})")
-    return PlotReport(files, notes)
+    notes += curves_figure(reps, figures)
+    with_scores = [r for r in reps if r.scores is not None]
+    if with_scores:
+        roc_figures(with_scores, figures)
+        histogram_figures(with_scores, figures)
+    if embedding != "none":
+        notes += embedding_figure(reps, figures, embedding, seed)
+    if not figures.written:
+        raise DataError(f"{', '.join(str(r.path) for r in runs)}: nothing to plot ({'; '.join(notes)})")
+    return PlotReport(figures.written, notes)
+
+
+def plot_run(run_dir: PathLike, out_dir: PathLike | None = None, *, backend: str | None = None) -> PlotReport:
+    """All PNG figures of one run (kept for callers of the first API)."""
+    return plot_runs([run_dir], out_dir, backend=backend)
+
+
+def first_seed_dir(rep: Representative) -> Path | None:
+    """The trial folder of a representative's lowest seed (embeddings and history live there)."""
+    return trial_dir(rep.run.path, rep.system, rep.seeds[0]) if rep.seeds else None
+
+
+def stem(*parts: str) -> str:
+    return "_".join(safe_name(p) for p in parts)
