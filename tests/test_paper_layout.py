@@ -131,3 +131,12 @@ def test_latex_compiles_with_pdflatex(dcase_run: Path, tmp_path: Path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "table.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_experiment_files_record_their_reference_table_absolutely():
+    from asdbench.runner.config import make_config
+
+    for name in ("paper-table1.toml", "paper-table2.toml"):
+        config = make_config(REPO / "benchmarks" / name, {})
+        path = Path(config.reference["reference_csv"])
+        assert path.is_absolute() and path.is_file() and path.parent == REPO / "benchmarks"

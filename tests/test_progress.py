@@ -66,3 +66,9 @@ def test_eta_starts_after_the_first_epoch_and_durations_read_well():
     report = RunProgress(1, 0, 10, stream=io.StringIO())
     assert report.eta() is None and report.eta_text() == "run ETA unknown"
     assert [format_duration(s) for s in (42, 185, 7620)] == ["42 s", "3 min 05 s", "2 h 07 min"]
+
+
+def test_notes_are_shown_even_when_quiet():
+    stream = io.StringIO()
+    make_progress(2, 1, 1, quiet=True, stream=stream).note("skipping finished trial a/seed-0")
+    assert stream.getvalue() == "skipping finished trial a/seed-0\n"

@@ -111,7 +111,7 @@ def test_bf16_step_runs_the_network_in_bf16_and_the_heads_in_float32(monkeypatch
     trainer = Trainer(config, system)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     model.train()
-    loss = trainer._step(model, pipeline, optimizer, torch.Generator().manual_seed(0), torch.from_numpy(waves),
+    loss, _ = trainer._step(model, pipeline, optimizer, torch.Generator().manual_seed(0), torch.from_numpy(waves),
                          torch.eye(C)[torch.as_tensor(ids)])
     assert torch.isfinite(loss) and loss.dtype == torch.float32
     assert sub_dtypes == [{"spectrum": torch.bfloat16, "spectrogram": torch.bfloat16}]

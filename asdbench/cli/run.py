@@ -82,7 +82,7 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--by", type=click.Choice(["machine"]), default=None, help="Leaderboard: one row per machine type and system.")
 @click.option("--tensorboard", is_flag=True, default=None,
               help="Also write the training curves as TensorBoard logs to RUN/tensorboard (needs tensorboard).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress: only failures and the leaderboard.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress: only failures, skipped finished trials and the leaderboard.")
 @click.option("--verbose", "-v", is_flag=True,
               help="One line per epoch (loss, run ETA) even on a terminal, above the bars.")
 @click.option("--resample", is_flag=True, default=None,

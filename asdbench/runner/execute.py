@@ -101,6 +101,8 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
     t0 = time.perf_counter()
     state = start_run(config, run_dir, resume, execution)
     report_skipped_files(plan.dataset.problems, run_dir)
+    if show_progress:  # decoding into the clip cache can take minutes the first time
+        print(f"data: preparing {plan.dataset.name} (decoded once into the clip cache)", file=sys.stderr, flush=True)
     data = prepare(config, dataset=plan.dataset)
     state.data["dataset"] = data.summary()
     state.data.setdefault("timings", {})["data_s"] = round(time.perf_counter() - t0, 3)

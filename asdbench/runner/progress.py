@@ -4,7 +4,8 @@
   one with the phase (``epoch 3/10`` in batches, ``embed`` in clips) and the running loss.
 - Elsewhere (CI logs, ``| tee``, files): no bars and no cursor codes, one plain line per epoch
   and per finished trial.
-- ``quiet``: nothing but failures; ``verbose``: per-epoch lines on a terminal too.
+- ``quiet``: nothing but failures and notes (finished trials a resume skips); ``verbose``:
+  per-epoch lines on a terminal too.
 
 The ETA counts epochs: from the first finished epoch on, the mean wall time per epoch so far
 (extraction and scoring of earlier trials included) times the epochs still to train.
@@ -66,7 +67,8 @@ class RunProgress:
         self.line(text, important=failed)
 
     def note(self, text: str) -> None:
-        self.line(text)
+        """What the run does besides training (e.g. skipping finished trials): shown even when quiet."""
+        self.line(text, important=True)
 
     def close(self) -> None:
         """Nothing to clean up for plain lines."""
