@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "describe": ("describe", "describe", "Describe a registered component, or list the components of KIND without NAME."),
     "evaluate": ("evaluate", "evaluate", "Score SUBMISSION_DIR (anomaly_score_<machine>_section_<XX>_test.csv files) with "
                  "official DCASE semantics: AUC (source/target), pAUC, official score, jackknife CI."),
-    "plot": ("plot", "plot", "Write PNG figures of RUN_DIR: leaderboard.png, roc_*.png, hist_*.png."),
+    "plot": ("plot", "plot", "Write figures of RUN_DIR... (PNG, PDF or SVG) for a paper."),
     "plugin": ("plugin_new", "plugin", "Write your own plugins (see docs/authoring.md)."),
     "plugins": ("plugins_cmd", "plugins", "List every plugin: distribution, version, hooks, components, load errors."),
     "run": ("run", "run", "Train and evaluate systems x seeds and print a leaderboard."),

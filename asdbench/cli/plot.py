@@ -22,7 +22,9 @@ from ..evaluation.plots import FIGURE_FORMATS, plot_runs
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the embedding map (subset and method).")
 def plot(run_dirs: tuple[Path, ...], out: Path | None, fmt: str, dpi: int, backend: str | None,
          embedding: str, seed: int) -> None:
-    """Write figures of RUN_DIR...: leaderboard, curves, roc_<split>_<machine>, hist_<split>_<machine>,
+    """Write figures of RUN_DIR... (PNG, PDF or SVG) for a paper.
+
+    leaderboard, curves (history.csv), roc_<split>_<machine>, hist_<split>_<machine> and
     embeddings; several runs are drawn into the same figures."""
     report = plot_runs(run_dirs, out, fmt=fmt, dpi=dpi, backend=backend, embedding=embedding, seed=seed)
     for note in report.notes:

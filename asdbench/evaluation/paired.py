@@ -4,7 +4,8 @@ For each leaderboard column, d_k = value_A(seed k) - value_B(seed k) over the in
 systems have. Reported: mean difference, the paired-t 95% CI ``mean ± t_{0.975, n-1} s / sqrt(n)``
 (s: sample std, ddof=1; identical to ``scipy.stats.ttest_rel(...).confidence_interval()``), its
 two-sided p-value, and a percentile bootstrap 95% CI of the mean difference (resampling seeds
-with replacement, seeded; ``scipy.stats.bootstrap``). The t interval needs 2 matched seeds; the bootstrap needs 3 (two values
+with replacement, seeded; ``scipy.stats.bootstrap``). The t interval needs 2 matched seeds; the
+bootstrap needs 3 (two values
 have only three distinct resample means, which would give a falsely narrow interval); below
 that the interval is NaN.
 """
@@ -76,6 +77,8 @@ def bootstrap_ci(
     d = np.asarray(diffs, dtype=float)
     if d.size < 3:
         return float("nan"), float("nan")
+    from scipy import stats
+
     result = stats.bootstrap((d,), np.mean, n_resamples=n_boot, confidence_level=confidence,
                              method="percentile", vectorized=True, rng=np.random.default_rng(seed))
     return float(result.confidence_interval.low), float(result.confidence_interval.high)

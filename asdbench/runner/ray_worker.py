@@ -66,7 +66,7 @@ def ray_trial(config: dict[str, Any], trial: Trial, run_dir: str) -> dict[str, A
         faulthandler.enable(log)  # a segfault or abort leaves its stack here
         shown = [""]
 
-        def progress(phase: str, step: int, total: int) -> None:
+        def progress(phase: str, step: int, total: int, running_loss: object = None) -> None:
             if phase != shown[0]:
                 shown[0] = phase
                 atomic_write_json(folder / PROGRESS_FILE, {"phase": phase, "attempt": worker["attempt"]})
