@@ -86,12 +86,13 @@ def run(out: PathLike = "runs", name: str | None = None, *, resume: bool = False
     ``seeds``, ``data``, ``epochs``, ``backends``); unknown ones are an error before any work."""
     from .runner.config import given_values, make_config, resume_config
     from .runner.execute import execute
-    from .runner.orchestrator import default_run_name, load_run_config
+    from .runner.orchestrator import default_run_name
+    from .runner.resume import load_stored_config
 
     folder = Path(out) / (name or default_run_name())
     config_file = options.pop("config", None)
     if resume:  # executor options may change, anything else must match the stored run
-        config = resume_config(load_run_config(folder), given_values(config_file, options))
+        config = resume_config(load_stored_config(folder), given_values(config_file, options))
     else:
         config = make_config(config_file, options)
     execute(config, folder, resume=resume, show_progress=progress)

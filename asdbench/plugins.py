@@ -4,12 +4,16 @@ Loading is lazy and idempotent (as in ``llm``): the first call to :func:`get_man
 ``asdbench`` entry-point group. ``ASDBENCH_LOAD_PLUGINS`` restricts it:
 
 * unset: load every entry point;
-* a comma-separated list of distribution names (e.g. ``asdbench-ssl``): load asdbench's own
-  built-in entry points plus those distributions only;
+* a comma-separated list of distribution names (e.g. ``asdbench-ssl``, compared normalised, so
+  ``asdbench_ssl`` is the same): load asdbench's own built-in entry points plus those
+  distributions only; names that match no installed plugin are reported as warnings;
 * empty string: load only asdbench's own built-ins.
 
-A plugin whose import fails is recorded in :data:`FAILED` (name + error) and skipped, so
-everything else keeps working.
+Plugins are isolated: an entry-point plugin that fails to import (or calls ``sys.exit``),
+implements a hook that does not exist (a misspelt name), raises inside a ``register_*`` hook or
+registers a component name another plugin already has is recorded in :data:`FAILED` (name +
+reason, both plugins for a duplicate), unregistered and skipped; everything else keeps working.
+Plugins registered at run time (:func:`register_plugin`, tests) fail loudly instead.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +60,10 @@ class PluginMeta:
 _manager: pluggy.PluginManager | None = None
 _meta: dict[str, PluginMeta] = {}
 FAILED: list[FailedPlugin] = []
+WARNINGS: list[str] = []  # e.g. ASDBENCH_LOAD_PLUGINS names that matched no installed plugin
+RUNTIME = "(runtime)"
+_reporter: Callable[[str], None] | None = None
+_reported: set[str] = set()
 _registry_cache: tuple[tuple[tuple[str, int], ...], Registry] | None = None
 
 
@@ -64,12 +73,57 @@ def _new_manager() -> pluggy.PluginManager:
     return pm
 
 
+def normalise_distribution(name: str) -> str:
+    """PEP 503 normal form: ``asdbench_SSL`` and ``asdbench-ssl`` name the same distribution."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _allowed_distributions() -> set[str] | None:
-    """None means 'all'; otherwise the set of third-party distributions allowed to load."""
+    """None means 'all'; otherwise the (normalised) third-party distributions allowed to load."""
     value = os.environ.get(ENV_LOAD)
     if value is None:
         return None
-    return {part.strip().lower() for part in value.split(",") if part.strip()}
+    return {normalise_distribution(part.strip()) for part in value.split(",") if part.strip()}
+
+
+def loading_note() -> str:
+    """A hint for 'unknown component' errors when ``ASDBENCH_LOAD_PLUGINS`` restricts loading."""
+    value = os.environ.get(ENV_LOAD)
+    if value is None:
+        return ""
+    return f"; plugin loading is restricted by {ENV_LOAD}={value!r}"
+
+
+def report_to(reporter: Callable[[str], None] | None) -> None:
+    """Send one line per failed plugin and per loading warning to ``reporter`` (the CLI prints
+    them as warnings), each once, now and whenever a new one appears."""
+    global _reporter
+    _reporter = reporter
+    _flush_reports()
+
+
+def _flush_reports() -> None:
+    if _reporter is None:
+        return
+    lines = [f"plugin {f.name!r} ({f.distribution}) is skipped: {f.error} (see asdbench plugins)" for f in FAILED]
+    for line in lines + WARNINGS:
+        if line not in _reported:
+            _reported.add(line)
+            _reporter(line)
+
+
+def _fail(name: str, meta: PluginMeta, error: str) -> None:
+    FAILED.append(FailedPlugin(name, meta.distribution, meta.version, error))
+    _flush_reports()
+
+
+def skip_plugin(name: str, error: str) -> None:
+    """Unregister a loaded plugin that turned out to be broken and record why."""
+    pm = get_manager()
+    if pm.get_plugin(name) is not None:
+        pm.unregister(name=name)
+    _fail(name, plugin_meta(name), error)
+    _forget_registry()
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -77,22 +131,27 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
 
     allowed = _allowed_distributions()
     seen_builtin = False
+    found: set[str] = set()
     for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)):
         dist = ep.dist.name if ep.dist else "?"
         version = ep.dist.version if ep.dist else ""
-        is_builtin = dist.lower() == "asdbench"
+        is_builtin = normalise_distribution(dist) == "asdbench"
+        found.add(normalise_distribution(dist))
         if is_builtin:
             seen_builtin = True
-        elif allowed is not None and dist.lower() not in allowed:
+        elif allowed is not None and normalise_distribution(dist) not in allowed:
             continue
         if pm.has_plugin(ep.value):
             continue
         try:
             module = ep.load()
-        except Exception as exc:  # a broken plugin must not take the others down
-            FAILED.append(FailedPlugin(ep.value, dist, version, f"{type(exc).__name__}: {exc}"))
+        except (Exception, SystemExit) as exc:  # a broken plugin must not take the others down
+            _fail(ep.value, PluginMeta(dist, version), _describe(exc))
             continue
         _register_module(pm, module, ep.value, PluginMeta(dist, version))
+    for name in sorted((allowed or set()) - found):
+        WARNINGS.append(f"{ENV_LOAD} names {name!r}, which is not an installed asdbench plugin "
+                        f"(installed: {', '.join(sorted(found - {'asdbench'})) or 'none'})")
     if not seen_builtin:
         # Running from a source tree without an installed distribution: same modules, same hooks.
         for name in BUILTIN_MODULES.values():
@@ -100,11 +159,32 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
                 _register_module(pm, importlib.import_module(name), name, PluginMeta("asdbench", __version__))
 
 
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}) at import"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    """Hooks ``plugin`` implements that no hookspec declares (what ``check_pending`` rejects)."""
+    unknown = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.spec is None and any(not impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
+            unknown.append(caller.name)
+    return sorted(unknown)
+
+
 def _register_module(pm: pluggy.PluginManager, module: Any, name: str, meta: PluginMeta) -> None:
     try:
         pm.register(module, name=name)
     except Exception as exc:
-        FAILED.append(FailedPlugin(name, meta.distribution, meta.version, f"{type(exc).__name__}: {exc}"))
+        _fail(name, meta, f"{type(exc).__name__}: {exc}")
+        return
+    unknown = _unknown_hooks(pm, module)
+    if unknown:
+        pm.unregister(name=name)
+        known = sorted(n for n in dir(hookspecs) if n.startswith("register_"))
+        _fail(name, meta, f"implements unknown hook(s) {', '.join(unknown)} (misspelt? hooks: {', '.join(known)})")
         return
     _meta[name] = meta
 
@@ -123,7 +203,7 @@ def get_manager() -> pluggy.PluginManager:
     return _manager
 
 
-def register_plugin(plugin: Any, name: str, distribution: str = "(runtime)", version: str = "") -> None:
+def register_plugin(plugin: Any, name: str, distribution: str = RUNTIME, version: str = "") -> None:
     """Register a plugin object at run time (tests, notebooks); hook names are validated."""
     pm = get_manager()
     pm.register(plugin, name=name)
@@ -156,6 +236,8 @@ def reset() -> None:
     _registry_cache = None
     _meta.clear()
     FAILED.clear()
+    WARNINGS.clear()
+    _reported.clear()
 
 
 def plugin_meta(name: str) -> PluginMeta:
@@ -244,7 +326,7 @@ class Registry:
             return self.components[kind][name]
         except KeyError:
             known = ", ".join(sorted(self.components[kind])) or "none"
-            raise PluginError(f"unknown {kind} {name!r} (known: {known})") from None
+            raise PluginError(f"unknown {kind} {name!r} (known: {known}{loading_note()})") from None
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
@@ -253,24 +335,60 @@ class Registry:
         return [c for kind in KINDS for c in self.components[kind].values() if c.plugin == plugin]
 
 
-def _collect(pm: pluggy.PluginManager) -> Registry:
-    registry = Registry()
+def _plugin_order(pm: pluggy.PluginManager) -> list[tuple[str, Any]]:
+    """asdbench's built-ins first, then the others by name: the first to register a name keeps it."""
+    def key(item: tuple[str, Any]) -> tuple[bool, str]:
+        return (plugin_meta(item[0]).distribution != "asdbench", item[0])
+    return sorted(pm.list_name_plugin(), key=key)
+
+
+def _components_of(pm: pluggy.PluginManager, name: str, plugin: Any, registry: Registry) -> list[Component]:
+    """Everything ``plugin`` registers, checked against ``registry``; PluginError if it cannot be used."""
+    staged: list[Component] = []
     for kind in KINDS:
         hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
         for impl in hook.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
 
             def register(name: str, factory: Callable[..., Any], description: str | None = None,
-                         _kind: str = kind, _plugin: str = impl.plugin_name) -> None:
+                         _kind: str = kind, _plugin: str = name) -> None:
                 if not isinstance(name, str) or not name:
                     raise PluginError(f"plugin {_plugin!r} registered a {_kind} without a name")
-                registry.add(Component(_kind, name, factory, description or _first_doc_line(factory), _plugin))
+                staged.append(Component(_kind, name, factory, description or _first_doc_line(factory), _plugin))
 
             try:
                 impl.function(register=register)
             except PluginError:
                 raise
-            except Exception as exc:
-                raise PluginError(f"plugin {impl.plugin_name!r} failed in {_HOOK_OF_KIND[kind]}: {exc}") from exc
+            except (Exception, SystemExit) as exc:
+                raise PluginError(f"plugin {name!r} failed in {_HOOK_OF_KIND[kind]}: {_describe(exc)}") from exc
+    seen: dict[tuple[str, str], Component] = {}
+    for component in staged:
+        existing = registry.components[component.kind].get(component.name) or seen.get((component.kind, component.name))
+        if existing is not None:
+            raise PluginError(f"{component.kind} {component.name!r} is registered twice: by plugin "
+                              f"{existing.plugin!r} and by plugin {component.plugin!r}")
+        seen[(component.kind, component.name)] = component
+    return staged
+
+
+def _collect(pm: pluggy.PluginManager) -> Registry:
+    """The registry of every usable plugin; broken entry-point plugins are skipped (recorded in
+    :data:`FAILED` and unregistered), a broken run-time plugin raises."""
+    registry = Registry()
+    for name, plugin in _plugin_order(pm):
+        try:
+            components = _components_of(pm, name, plugin, registry)
+        except PluginError as exc:
+            meta = plugin_meta(name)
+            if meta.distribution == RUNTIME:
+                raise
+            pm.unregister(name=name)
+            _fail(name, meta, str(exc))
+            continue
+        for component in components:
+            registry.add(component)
     return registry
 
 
@@ -280,7 +398,8 @@ def get_registry() -> Registry:
     pm = get_manager()
     key = tuple(sorted((name, id(plugin)) for name, plugin in pm.list_name_plugin()))
     if _registry_cache is None or _registry_cache[0] != key:
-        _registry_cache = (key, _collect(pm))
+        registry = _collect(pm)  # may unregister broken plugins: key after collecting
+        _registry_cache = (tuple(sorted((n, id(p)) for n, p in pm.list_name_plugin())), registry)
     return _registry_cache[1]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from .components import CLASS_SETS, Augmenter, SystemSpec
 from .errors import ConfigError, PluginError
-from .plugins import get_registry
+from .plugins import get_registry, loading_note
 
 HEAD_TOKENS = ("regular", "ssl")
 TOP_LEVEL_OPTIONS = {"ssl_class_labels", "ssl_trainable_centres"}
@@ -95,7 +95,8 @@ def resolve_system(spec: str) -> SystemSpec:
                     aug_names.append(token)
             else:
                 known = sorted(set(systems) | set(augmenters) | set(HEAD_TOKENS))
-                raise ConfigError(f"--ssl {spec!r}: unknown system or augmenter {token!r} (known: {', '.join(known)})")
+                raise ConfigError(f"--ssl {spec!r}: unknown system or augmenter {token!r} (known: {', '.join(known)}"
+                                  f"{loading_note()})")
         system = SystemSpec(augmenters=tuple(aug_names), heads=tuple(sorted(heads)), options=options, **flags)
     if option_text:
         system = _apply_options(system, _parse_options(option_text, spec), spec)

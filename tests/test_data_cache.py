@@ -19,7 +19,7 @@ from asdbench.data.audio import load_clip
 from asdbench.data.cache import open_clip_cache
 from asdbench.data.dcase import load_dataset
 from asdbench.data.loader import EpochBatchSampler, make_loader
-from asdbench.errors import ConfigError, DataError
+from asdbench.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(not VALVE.is_dir(), reason="real DCASE2023 valve clips not available")
 N_CLIPS = 24
@@ -134,12 +134,19 @@ def test_damaged_cache_is_detected_and_rebuilt(dataset, tmp_path: Path, decode_s
     np.testing.assert_array_equal(second.read(np.arange(N_CLIPS)), reference)
 
 
-def test_decode_failure_leaves_no_half_written_cache(dataset, tmp_path: Path):
-    dataset.clips[7].path.write_bytes(b"")  # became unreadable after loading
-    with pytest.raises(DataError) as info:
-        open_clip_cache(dataset, None, tmp_path / "cache")
-    assert str(dataset.clips[7].path) in str(info.value)
-    assert not list((tmp_path / "cache").glob("*.npy*")) and not list((tmp_path / "cache").glob("*.json"))
+def test_decode_failure_skips_the_clip_and_the_rest_is_cached(dataset, tmp_path: Path):
+    from asdbench.data.audio import clip_key
+
+    bad = dataset.clips[7]
+    bad.path.write_bytes(b"")  # became unreadable after loading
+    cache = open_clip_cache(dataset, None, tmp_path / "cache")
+    assert list(cache.failed) == [clip_key(bad)] and str(bad.path) in cache.failed[clip_key(bad)]
+    usable = cache.without_failed()
+    assert len(usable) == N_CLIPS - 1 and bad not in usable.clips
+    np.testing.assert_array_equal(usable.read([6, 7]), cache.read([6, 8]))  # rows after the bad one shift
+    again = open_clip_cache(dataset, None, tmp_path / "cache")  # the manifest remembers the failure
+    assert not again.built and again.failed == cache.failed
+    assert not list((tmp_path / "cache").glob("*.tmp"))
 
 
 def _open_in_child(dataset, folder, barrier, results):

@@ -164,3 +164,35 @@ def test_dry_run_without_problems_runs_nothing_but_the_run_would_match(tiny_synt
     assert real.exit_code == 0, real.output
     meta = json.loads((out / "r" / "run.json").read_text())
     assert meta["systems"]["featex"]["heads"] == ["ssl"] and "featex: heads ssl; SSL label factor 3" in dry.stdout
+
+
+def test_stale_cache_temp_files_are_removed_by_the_next_build(tiny_synthetic, tmp_path):
+    from asdbench.builtin.datasets import synthetic
+    from asdbench.data.cache import _slot, open_clip_cache
+
+    dataset = synthetic(tiny_synthetic)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    stale = folder / f".{_slot(dataset, dataset.clips, 'int16')}.killed123.npy.tmp"
+    stale.write_bytes(b"\0" * 1024)
+    other = folder / ".someone-else.x.npy.tmp"
+    other.write_bytes(b"kept")
+    cache = open_clip_cache(dataset, cache_dir=folder)
+    assert cache.built and not stale.exists() and other.exists()
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp") and p != other]
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tiny_synthetic, tmp_path, isolated_home, monkeypatch):
+    import errno
+
+    from asdbench import atomic
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(atomic, "atomic_write_bytes", full)
+    out = tmp_path / "runs"
+    result = _invoke(["run", "--data", str(tiny_synthetic), "--out", str(out), "--name", "d", *QUICK])
+    assert result.exit_code == 1, result.output
+    assert f"Error: {out / 'd' / 'run.json'}: No space left on device" in result.output
+    assert "Traceback" not in result.output

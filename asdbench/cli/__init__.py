@@ -75,17 +75,30 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.version_option(package_name="asdbench")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Benchmark self-supervised learning strategies for anomalous sound detection."""
+    from .. import plugins
+
+    if ctx.invoked_subcommand != "plugins":  # `asdbench plugins` lists failures in its table
+        plugins.report_to(lambda line: click.echo(f"Warning: {line}", err=True))
 
 
 def _add_plugin_commands() -> None:
-    from ..plugins import get_manager
+    """Each plugin's ``register_commands`` on its own: one that raises is recorded as failed (a
+    warning line, ``asdbench plugins`` shows it) and every other command keeps working."""
+    from .. import plugins
 
     try:
-        get_manager().hook.register_commands(cli=main)
-    except AsdbenchError as exc:  # a broken plugin must not make the whole CLI unusable
+        manager = plugins.get_manager()
+    except AsdbenchError as exc:
         click.echo(f"Warning: {exc}", err=True)
+        return
+    for impl in manager.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=main)
+        except (Exception, SystemExit) as exc:  # a broken plugin must not make the whole CLI unusable
+            plugins.skip_plugin(impl.plugin_name, f"failed in register_commands: {type(exc).__name__}: {exc}")
 
 
 _add_plugin_commands()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..evaluation.formatting import FORMATS, terminal_width
+from ..evaluation.run_state import RunState, read_run_state
 from .evaluate import emit
 
 
@@ -79,6 +81,7 @@ from .evaluate import emit
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Write to FILE instead of stdout."
 )
+@click.option("--strict", is_flag=True, help="An incomplete run or one with failed trials is an error.")
 def compare(
     run_dirs: tuple[Path, ...],
     fmt: str,
@@ -94,8 +97,12 @@ def compare(
     seed: int,
     cumulative_ensemble: bool,
     out: Path | None,
+    strict: bool,
 ) -> None:
-    """Leaderboard of the systems in RUN_DIR... (each with a results.csv)."""
+    """Leaderboard of the systems in RUN_DIR... (each with a results.csv).
+
+    A run that is incomplete or has failed trials gets a line under the table (a ``run_state``
+    field in JSON); ``--strict`` makes it an error."""
     from ..evaluation.leaderboard import build_leaderboard, render_leaderboard
     from ..evaluation.paired import compare_paired, render_paired
     from ..evaluation.runs import config_differences, load_runs
@@ -104,6 +111,7 @@ def compare(
         raise ConfigError("--reference and --reference-dataset need --layout paper")
     if layout == "paper" and (paired or by):
         raise ConfigError("--layout paper does not combine with --paired or --by")
+    states = incomplete_runs(run_dirs, strict)
     runs = load_runs(list(run_dirs))
     differences = config_differences(runs)
     if differences:
@@ -130,10 +138,10 @@ def compare(
     if paired:
         a, b = paired
         results = compare_paired(runs, a, b, n_boot=n_boot, seed=seed, **options)
-        emit(note + render_paired(results, a, b, fmt), out)
+        emit(with_run_states(note + render_paired(results, a, b, fmt), fmt, states), out)
         return
     board = build_leaderboard(runs, **options)
-    emit(note + render_leaderboard(board, fmt, width=terminal_width()), out)
+    emit(with_run_states(note + render_leaderboard(board, fmt, width=terminal_width()), fmt, states), out)
 
 
 def paper_text(
@@ -172,3 +180,32 @@ def paper_text(
     for note in notes + table.notes:
         click.echo(f"Note: {note}", err=True)
     return render_paper_table(table, fmt, width=terminal_width())
+
+
+def incomplete_runs(run_dirs: tuple[Path, ...], strict: bool) -> list[RunState]:
+    """The runs that are not complete; with ``strict`` an error naming them."""
+    states = [state for state in map(read_run_state, run_dirs) if not state.complete]
+    if strict and states:
+        raise DataError("--strict: " + "; ".join(state.describe() for state in states))
+    return states
+
+
+def with_run_states(text: str, fmt: str, states: list[RunState]) -> str:
+    """``text`` with a line per incomplete run under the table; JSON gets a ``run_state`` field
+    per record of such a run; CSV stays parseable (the lines go to stderr)."""
+    if not states:
+        return text
+    if fmt == "json":
+        records = json.loads(text)
+        by_name = {state.path.resolve().name: state for state in states}
+        for record in records if isinstance(records, list) else []:
+            state = by_name.get(str(record.get("run", "")).split("#")[0]) if isinstance(record, dict) else None
+            if state is not None:
+                record["run_state"] = state.to_dict()
+        return json.dumps(records, indent=2) + "\n"
+    lines = [f"Note: {state.describe()}" for state in states]
+    if fmt == "csv":
+        for line in lines:
+            click.echo(line, err=True)
+        return text
+    return text + "".join(f"{line}\n" for line in lines)

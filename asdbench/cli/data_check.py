@@ -49,6 +49,8 @@ def _render(summary: dict) -> str:
         lines.append(f"Ground-truth files: {len(summary['ground_truth_files'])}")
     if summary["warnings"]:
         lines += ["", f"Warnings ({len(summary['warnings'])}):"] + [f"  {w}" for w in summary["warnings"]]
+    if summary.get("notes"):
+        lines += ["", f"Notes ({len(summary['notes'])}), usable but changed when read:"] + [f"  {n}" for n in summary["notes"]]
     problems = summary["problems"]
     lines.append("")
     if problems:
@@ -69,11 +71,14 @@ def _render(summary: dict) -> str:
 @click.option("--dataset", type=click.Choice(["auto", "dcase", "folder", "manifest"]), default="auto", show_default=True,
               help="How to read PATH: auto recognises a DCASE folder, your own folder (MIMII, machine folders of "
                    "DCASE-named clips, normal/ + anomaly/) or a CSV manifest.")
+@click.option("--quick", is_flag=True, help="Read only the file headers (faster; misses corrupt bodies and NaN samples).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(path: Path, version: str, sample_rate: int, resample: bool, ground_truth: Path | None, dataset: str,
-          as_json: bool) -> None:
-    """Count the clips of a dataset folder and list every problem (exit code 1 if any)."""
-    from ..data.dcase import scan
+          quick: bool, as_json: bool) -> None:
+    """Count the clips of a dataset folder and list every problem (exit code 1 if any).
+
+    Every file is decoded, as ``asdbench run`` would, unless ``--quick``."""
+    from ..data.dcase import decode_clips, scan
     from ..data.folder import dataset_kind, read_manifest, scan_folder
 
     kind = dataset if dataset != "auto" else dataset_kind(path)
@@ -83,6 +88,12 @@ def check(path: Path, version: str, sample_rate: int, resample: bool, ground_tru
         result = scan_folder(path, sample_rate=sample_rate, resample=resample)
     else:
         result = scan(path, version, sample_rate=sample_rate, resample=resample, ground_truth=ground_truth)
+    if not quick:
+        decode_clips(result, resample)
+    for subset, what in (("train", "training"), ("test", "test")):
+        if not any(c.subset == subset for c in result.clips):
+            result.problems.append(f"{result.root}: no usable {what} clips (a run needs both; test-only data: "
+                                   "asdbench run --train-from-test)")
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2))

@@ -20,12 +20,17 @@ from ..evaluation.plots import FIGURE_FORMATS, plot_runs
 @click.option("--embedding", type=click.Choice(["auto", "tsne", "umap", "none"]), default="auto", show_default=True,
               help="Embedding map method: auto = UMAP where umap-learn is installed, else t-SNE.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the embedding map (subset and method).")
+@click.option("--strict", is_flag=True, help="An incomplete run or one with failed trials is an error.")
 def plot(run_dirs: tuple[Path, ...], out: Path | None, fmt: str, dpi: int, backend: str | None,
-         embedding: str, seed: int) -> None:
+         embedding: str, seed: int, strict: bool) -> None:
     """Write figures of RUN_DIR... (PNG, PDF or SVG) for a paper.
 
     leaderboard, curves (history.csv), roc_<split>_<machine>, hist_<split>_<machine> and
     embeddings; several runs are drawn into the same figures."""
+    from .compare import incomplete_runs
+
+    for state in incomplete_runs(run_dirs, strict):
+        click.echo(f"Note: {state.describe()}", err=True)
     report = plot_runs(run_dirs, out, fmt=fmt, dpi=dpi, backend=backend, embedding=embedding, seed=seed)
     for note in report.notes:
         click.echo(f"Note: {note}", err=True)

@@ -71,7 +71,8 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML experiment file; command-line options override it.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder that holds run directories.")
 @click.option("--name", help="Run directory name inside --out. Default run-<timestamp>.")
-@click.option("--resume", is_flag=True, help="Continue the run --out/--name (default: the newest run in --out); finished trials are kept.")
+@click.option("--resume", is_flag=True, help="Continue the run --out/--name (default: the newest run in --out); finished trials are kept. "
+                   "--ssl and --seeds add systems and seeds; other options must match the run; changed data is refused.")
 @click.option("--format", "fmt", type=click.Choice(["plain", "github", "latex", "csv", "json"]), default="plain", show_default=True,
               help="Leaderboard format printed at the end.")
 @click.option("--metric", "metrics", multiple=True,
@@ -102,8 +103,10 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     from ..evaluation.leaderboard import check_metrics
     from ..runner.config import given_values, make_config, resume_config
     from ..runner.execute import execute
-    from ..runner.orchestrator import default_run_name, load_run_config
+    from ..runner.orchestrator import default_run_name
     from ..runner.preflight import check_run_name, plan_run
+    from ..runner.processes import RunInterrupted
+    from ..runner.resume import load_stored_config
     from .leaderboard_output import print_leaderboard
 
     check_run_name(name)
@@ -123,7 +126,11 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     }
     if resume:
         run_dir = out / name if name else _newest_run(out)
-        config = resume_config(load_run_config(run_dir), given_values(config_file, overrides))
+        stored = load_stored_config(run_dir)
+        given = given_values(config_file, overrides)
+        if resample:
+            given["dataset_options"] = {**stored.dataset_options, "resample": True}
+        config = resume_config(stored, given)
     else:
         config = make_config(config_file, overrides)
         if resample:
@@ -135,8 +142,12 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
         click.echo(f"dry run: nothing written (the run directory would be {run_dir})", err=True)
         return
     click.echo(f"run directory: {run_dir}", err=True)
-    outcome = execute(config, run_dir, resume=resume, show_progress=not quiet, plan=plan,
-                      verbose=verbose)
+    try:
+        outcome = execute(config, run_dir, resume=resume, show_progress=not quiet, plan=plan, verbose=verbose)
+    except RunInterrupted as exc:
+        click.echo(f"interrupted by {exc}: run and unfinished trials marked 'interrupted' in {run_dir / 'run.json'}; "
+                   f"resume with: asdbench run --resume --out {out} --name {run_dir.name}", err=True)
+        sys.exit(exc.exit_code)
     if outcome.results.empty:
         click.echo(f"no trial finished: {len(outcome.failed)} trial(s) failed (details in {run_dir / 'run.json'})", err=True)
         for key, error in outcome.errors.items():

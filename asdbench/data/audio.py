@@ -71,6 +71,8 @@ def probe_audio(path: str | Path) -> AudioInfo:
     """Header of one audio file, checked for being readable, non-empty and not truncated."""
     path = Path(path)
     try:
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: not a readable audio file (empty file, 0 bytes)")
         info = sf.info(str(path))
         truncated = _wav_truncation(path)
     except (RuntimeError, OSError, ValueError, TypeError) as exc:  # LibsndfileError is a RuntimeError
@@ -113,6 +115,19 @@ def read_audio(path: str | Path, expected_rate: int, resample: bool = False) -> 
             )
         mono = resample_audio(mono, rate, expected_rate)
     return mono
+
+
+def decode_notes(path: Path, info: AudioInfo, expected_rate: int, resample: bool = False) -> list[str]:
+    """Decode ``path`` as a run would (DataError when it cannot be used) and say what the
+    conversion changes: a multichannel mix-down, float samples beyond ±1 that the int16 cache clips."""
+    mono = read_audio(path, expected_rate, resample)
+    notes = []
+    if info.channels > 1:
+        notes.append(f"{path}: {info.channels} channels, mixed down to mono (their mean)")
+    beyond = int(np.count_nonzero(np.abs(mono) > 1.0))
+    if beyond:
+        notes.append(f"{path}: {beyond} sample(s) beyond ±1.0 ({info.subtype} input), clipped in the int16 clip cache")
+    return notes
 
 
 def resample_audio(wave: np.ndarray, rate: int, target_rate: int) -> np.ndarray:

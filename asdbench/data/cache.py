@@ -17,7 +17,12 @@ truncated: an interrupted copy) it is rebuilt.
 
 Building decodes clip by clip and *writes* rows to a temporary file (plain ``write``, not a
 writable memory map), fsyncs it and renames it into place, so a killed build never leaves a
-file that looks complete and peak memory is one clip, whatever the dataset size.
+file that looks complete and peak memory is one clip, whatever the dataset size. The temporary
+name is unique per process; it is removed on any error, and temporary files of an earlier build
+of the same slot that was killed (``kill -9``) are removed by the next build, which holds the
+slot's lock. A clip that fails to decode (NaN samples, a corrupt FLAC body) does not abort the
+build: its row stays zero and the manifest lists it under ``failed`` with the reason;
+:meth:`ClipCache.without_failed` gives the cache of the usable clips.
 
 Reading (:meth:`ClipCache.read`) uses positioned reads (``os.preadv``) of the sorted rows of a
 batch, coalescing consecutive rows into one call. A memory map would cost the same copy, but
@@ -129,6 +134,8 @@ class ClipCache:
     dtype: str
     header_bytes: int
     built: bool = False  # True when this call decoded the clips
+    failed: dict[str, str] = field(default_factory=dict)  # clip key -> why it could not be decoded
+    row_map: np.ndarray | None = field(default=None, repr=False)  # position -> stored row (a subset)
     _fd: int | None = field(default=None, repr=False)
     _memmap: np.memmap | None = field(default=None, repr=False)
     _pid: int = field(default=-1, repr=False)
@@ -155,8 +162,9 @@ class ClipCache:
         """Read-only memory map of the stored rows (``N x samples``, storage dtype)."""
         self._check_process()
         if self._memmap is None:
-            self._memmap = np.memmap(self.path, dtype=self.storage_dtype, mode="r", offset=self.header_bytes, shape=self.shape)
-        return self._memmap
+            stored = (len(self.clips) + len(self.failed) if self.row_map is not None else len(self.clips), self.samples)
+            self._memmap = np.memmap(self.path, dtype=self.storage_dtype, mode="r", offset=self.header_bytes, shape=stored)
+        return self._memmap if self.row_map is None else self._memmap[self.row_map]
 
     def _file(self) -> int:
         self._check_process()
@@ -177,6 +185,8 @@ class ClipCache:
         n = len(self.clips)
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             raise IndexError(f"clip index out of range 0..{n - 1}")
+        if self.row_map is not None:
+            idx = self.row_map[idx]
         order = np.argsort(idx, kind="stable")
         rows = idx[order]
         buf = np.empty((idx.size, self.samples), dtype=self.storage_dtype)
@@ -205,6 +215,17 @@ class ClipCache:
         if buf.dtype == DTYPES["int16"]:
             out *= np.float32(1.0 / INT16_SCALE)
         return out
+
+    def without_failed(self) -> ClipCache:
+        """This cache restricted to the clips that decoded (itself when all did)."""
+        if not self.failed:
+            return self
+        keep = [i for i, clip in enumerate(self.clips) if clip_key(clip) not in self.failed]
+        view = ClipCache(self.path, self.manifest_path, self.key, [self.clips[i] for i in keep], self.samples,
+                         self.dtype, self.header_bytes, self.built, dict(self.failed))
+        base = self.row_map if self.row_map is not None else np.arange(len(self.clips))
+        view.row_map = base[np.asarray(keep, dtype=np.int64)]
+        return view
 
     def _prefetch(self, rows: np.ndarray, runs: list[tuple[int, int]]) -> None:
         """Ask the kernel for every run of the batch at once (``POSIX_FADV_WILLNEED``), so a cold
@@ -296,7 +317,8 @@ def _open_existing(data_path: Path, manifest_path: Path, key: str, clips: list[C
     with open(data_path, "rb") as handle:
         if handle.read(header) != _header_bytes(DTYPES[dtype], shape):
             return None, "corrupt header"
-    return ClipCache(data_path, manifest_path, key, list(clips), samples, dtype, header), "ok"
+    failed = manifest.get("failed") or {}
+    return ClipCache(data_path, manifest_path, key, list(clips), samples, dtype, header, failed=dict(failed)), "ok"
 
 
 @contextlib.contextmanager
@@ -336,6 +358,7 @@ def _build(dataset: Dataset, clips: list[Clip], data_path: Path, manifest_path: 
                         "(set ASDBENCH_HOME or pass a cache folder elsewhere)")
     started = time.perf_counter()
     clipped = 0
+    failed: dict[str, str] = {}
     fd, tmp_name = tempfile.mkstemp(prefix=f".{data_path.stem}.", suffix=".npy.tmp", dir=data_path.parent)
     tmp = Path(tmp_name)
     try:
@@ -347,7 +370,11 @@ def _build(dataset: Dataset, clips: list[Clip], data_path: Path, manifest_path: 
 
                 items = tqdm(clips, desc=f"decoding {dataset.name}", unit="clip", leave=False)
             for clip in items:
-                rows, n_clipped = encode(load_clip(clip, dataset), dtype)
+                try:
+                    rows, n_clipped = encode(load_clip(clip, dataset), dtype)
+                except DataError as exc:  # skipped and reported like any other bad file
+                    failed[clip_key(clip)] = str(exc)
+                    rows, n_clipped = np.zeros(samples, dtype=storage), 0
                 clipped += n_clipped
                 handle.write(rows.tobytes())
             handle.flush()
@@ -377,8 +404,20 @@ def _build(dataset: Dataset, clips: list[Clip], data_path: Path, manifest_path: 
         "decode_seconds": round(time.perf_counter() - started, 3),
         "asdbench": __version__,
         "clips": [clip_key(c) for c in clips],
+        "failed": failed,
         "complete": True,
     })
+
+
+def remove_stale_temp_files(folder: Path, slot: str) -> list[Path]:
+    """Temporary files of earlier builds of ``slot`` (killed before they could clean up). Only
+    called while holding the slot's lock, so no live build owns them."""
+    removed = []
+    for path in folder.glob(f".{slot}.*.npy.tmp"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def open_clip_cache(dataset: Dataset, clips: Sequence[Clip] | None = None, cache_dir: str | Path | None = None,
@@ -410,6 +449,7 @@ def open_clip_cache(dataset: Dataset, clips: Sequence[Clip] | None = None, cache
         cache, _ = _open_existing(data_path, manifest_path, key, clips, samples, dtype)
         if cache is not None:  # another process built it while we waited
             return cache
+        remove_stale_temp_files(folder, slot)
         _build(dataset, clips, data_path, manifest_path, key, dtype, progress)
         cache, reason = _open_existing(data_path, manifest_path, key, clips, samples, dtype)
     if cache is None:

@@ -33,6 +33,8 @@ so a wrong guess only changes ``Dataset.version`` (pass ``version=`` to be expli
 from __future__ import annotations
 
 import csv
+import errno
+import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +42,7 @@ from pathlib import Path, PurePath
 
 from ..components import Clip, Dataset, LengthPolicy
 from ..errors import ConfigError, DataError
-from .audio import AudioInfo, check_policy, probe_audio
+from .audio import AudioInfo, check_policy, decode_notes, probe_audio
 from .ground_truth import GroundTruth, candidate_folders, full_name_fields, read_ground_truth
 from .layout import SUBSET_FOLDERS, MachineDir, find_machine_dirs
 from .naming import AUDIO_SUFFIXES, SCHEME_ID, ParsedName, parse_name
@@ -93,6 +95,7 @@ class ScanResult:
     attribute_tables: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     ground_truth_files: list[Path] = field(default_factory=list)
     layout: str = "dcase"  # or one of asdbench.data.folder.LAYOUTS, or "manifest"
+    notes: list[str] = field(default_factory=list)  # usable files changed on the way (mix-down, clipping)
 
     def summary(self) -> dict:
         """Counts, rates and durations in plain types (JSON-ready)."""
@@ -127,6 +130,7 @@ class ScanResult:
             "ground_truth_files": [str(p) for p in self.ground_truth_files],
             "problems": list(self.problems),
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
 
@@ -140,12 +144,45 @@ def _problem(path: Path, exc: DataError) -> str:
     return f"{path}: {text}"
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    """Audio files of a train/test folder, sorted; dot-files (e.g. macOS ``._x.wav``) skipped."""
-    return sorted(
-        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in AUDIO_SUFFIXES),
-        key=lambda p: p.name,
-    )
+def printable(path: Path | str) -> str:
+    """A path as text that can always be printed: bytes that are not UTF-8 shown as ``\\xNN``."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", errors="backslashreplace")
+
+
+def _audio_files(folder: Path, problems: list[str]) -> list[Path]:
+    """Audio files of a train/test folder, sorted; dot-files (e.g. macOS ``._x.wav``) skipped.
+    Links that point nowhere or loop and names that are not UTF-8 become problem lines."""
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        problems.append(f"{printable(folder)}: cannot list the folder ({exc.strerror})")
+        return []
+    files = []
+    for path in entries:
+        if path.name.startswith(".") or path.suffix.lower() not in AUDIO_SUFFIXES:
+            continue
+        if path.is_symlink() and not path.exists():
+            try:
+                os.stat(path)
+                reason = "link cannot be followed"
+            except FileNotFoundError:
+                reason = f"broken link (points to {printable(os.readlink(path))}, which does not exist)"
+            except OSError as exc:
+                reason = "link loops (points back to itself)" if exc.errno == errno.ELOOP else f"link cannot be followed ({exc.strerror})"
+            problems.append(f"{printable(path)}: {reason}")
+            continue
+        if not path.is_file():
+            continue
+        if printable(path.name) != path.name:
+            problems.append(f"{printable(path)}: file name is not valid UTF-8 (rename the file)")
+            continue
+        files.append(path)
+    return files
 
 
 def _read_attribute_tables(machine: MachineDir, problems: list[str]) -> dict[str, dict[str, dict[str, str]]]:
@@ -247,7 +284,7 @@ def scan(
             continue
         n_files = 0
         for folder in folders:
-            files = _audio_files(folder)
+            files = _audio_files(folder, problems)
             n_files += len(files)
             if not files:
                 problems.append(f"{folder}: folder has no audio clips (.wav/.flac)")
@@ -320,6 +357,25 @@ def scan(
         warnings.append(f"{group[1]}/section_{group[2]} ({group[0]}): test clips but no training clips")
     clips.sort(key=lambda c: (c.split, c.machine, c.subset, c.path.name))
     return ScanResult(root, version, sample_rate, clips, problems, warnings, info, machines, tables, gt.files)
+
+
+def decode_clips(result: ScanResult, resample: bool = False) -> None:
+    """Decode every usable clip of ``result`` as a run's cache build would (any layout): a file
+    whose body is corrupt or holds NaN samples becomes a problem and is dropped; a multichannel
+    mix-down or float input beyond ±1 becomes a note."""
+    kept = []
+    for clip in result.clips:
+        meta = result.info.get(clip.path)
+        if meta is None:  # not probed (probe=False): nothing to compare the decoded file with
+            kept.append(clip)
+            continue
+        try:
+            result.notes += decode_notes(clip.path, meta, result.sample_rate, resample)
+        except DataError as exc:
+            result.problems.append(_problem(clip.path, exc))
+            continue
+        kept.append(clip)
+    result.clips = kept
 
 
 def load_dataset(

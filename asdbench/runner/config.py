@@ -22,6 +22,9 @@ DEFAULT_THREADS = 2
 # Options that say where trials run, not what they compute: --resume may change them.
 EXECUTOR_OPTIONS = ("executor", "workers", "address", "cpus_per_trial", "max_retries", "trial_timeout",
                     "ray_runtime_env")
+# Options a resumed run may change (they change no number) or extend (new trials are added).
+RESUME_CHANGEABLE = ("low_memory", "strict_data")
+RESUME_GROWABLE = ("systems", "seeds")
 RAY_ONLY_OPTIONS = {"cpus_per_trial": "--cpus-per-trial", "max_retries": "--max-retries",
                     "trial_timeout": "--trial-timeout", "ray_runtime_env": "--ray-runtime-env"}
 
@@ -291,17 +294,24 @@ def given_values(config_file: Path | None, overrides: dict[str, Any]) -> dict[st
 
 def resume_config(stored: RunConfig, given: dict[str, Any]) -> RunConfig:
     """The experiment of ``--resume``: the stored one, with this invocation's executor options (a
-    run may move to another executor or cluster: they never change a number). Any other option
-    that contradicts the stored experiment is an error. Switching ``--executor`` starts from that
-    executor's defaults; otherwise executor options not given keep their stored values."""
+    run may move to another executor or cluster: they never change a number) and
+    :data:`RESUME_CHANGEABLE` options; ``systems`` and ``seeds`` may only add (the new trials are
+    trained, the old ones kept). Any other option that contradicts the stored experiment is an
+    error. Switching ``--executor`` starts from that executor's defaults; otherwise executor
+    options not given keep their stored values."""
     old = stored.to_dict()
     clashes = [f"{k} = {v!r} (the run has {old[k]!r})" for k, v in given.items()
-               if k not in EXECUTOR_OPTIONS and k in old and v != old[k]]
+               if k not in EXECUTOR_OPTIONS and k not in RESUME_CHANGEABLE and k not in RESUME_GROWABLE
+               and k in old and v != old[k]]
     if clashes:
         raise ConfigError(f"--resume: {'; '.join(clashes)}; a resumed run keeps its experiment, only executor "
-                          f"options ({', '.join(EXECUTOR_OPTIONS)}) may change")
+                          f"options ({', '.join(EXECUTOR_OPTIONS)}) and {', '.join(RESUME_CHANGEABLE)} may change, "
+                          f"and {' and '.join(RESUME_GROWABLE)} may be added")
     values = dict(old)
     if given.get("executor") not in (None, stored.executor):
         values.update({name: _DEFAULTS[name] for name in EXECUTOR_OPTIONS})
-    values.update({k: v for k, v in given.items() if k in EXECUTOR_OPTIONS and v is not None})
+    values.update({k: v for k, v in given.items() if k in (*EXECUTOR_OPTIONS, *RESUME_CHANGEABLE) and v is not None})
+    for key in RESUME_GROWABLE:  # --resume --ssl X / --seeds N: add what is new
+        added = [v for v in given.get(key) or [] if v not in values[key]]
+        values[key] = list(values[key]) + added
     return RunConfig(**values).validate()

@@ -117,10 +117,19 @@ def select_dataset(config: RunConfig) -> Dataset:
 
 def prepare(config: RunConfig, cache_dir: Path | None = None, dataset: Dataset | None = None) -> PreparedData:
     """Load, split and cache the data of a run; cheap when the clip cache already exists."""
+    from ..data.audio import clip_key
     from ..data.cache import open_clip_cache
 
     dataset = dataset if dataset is not None else select_dataset(config)
     train = dataset.select(subset="train")
     test = dataset.select(subset="test")
     cache = open_clip_cache(dataset, train + test, cache_dir, dtype=config.cache_dtype)
+    if cache.failed:  # files that failed while decoding: skipped and reported like any other bad file
+        cache = cache.without_failed()
+        dataset = dataclasses.replace(dataset, clips=[c for c in dataset.clips if clip_key(c) not in cache.failed],
+                                      problems=[*dataset.problems, *cache.failed.values()])
+        train = dataset.select(subset="train")
+        test = dataset.select(subset="test")
+        if not train or not test:
+            raise DataError(f"{dataset.root}: no {'training' if not train else 'test'} clip could be decoded")
     return PreparedData(dataset, train, test, dataset.train_classes(), cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -14,14 +15,24 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..evaluation.formatting import percent
+from ..errors import DataError
 from .config import RunConfig
 from .data import prepare
 from .executors import run_processes
-from .orchestrator import finish_run, start_run, trials_of, write_results
+from .orchestrator import (
+    RunState,
+    finish_run,
+    mark_interrupted,
+    start_run,
+    trials_of,
+    write_results,
+)
 from .preflight import Plan, plan_run
 from .progress import make_progress
+from .processes import RunInterrupted, interrupts_raise
 from .ray_connect import RaySession, ray_session
 from .ray_executor import run_ray
+from .resume import write_dataset_record
 from .trial import Trial, read_trial_status, run_trial
 
 
@@ -49,16 +60,18 @@ def _status_line(done: int, total: int, trial: Trial, record: dict[str, Any]) ->
 SKIPPED_FILES = "skipped-files.txt"
 
 
-def report_skipped_files(problems: list[str], run_dir: Path) -> None:
-    """Before training: one summary of skipped files on the terminal, the full list in the run."""
+def report_skipped_files(problems: list[str], run_dir: Path, new: list[str] | None = None) -> None:
+    """Before training: one summary of skipped files on the terminal (of ``new`` ones, when
+    given: files that failed while decoding), the full list in the run directory."""
     from ..atomic import atomic_write_text
     from ..data.problems import summarise_problems
 
     if not problems:
         return
     atomic_write_text(run_dir / SKIPPED_FILES, "".join(f"{p}\n" for p in problems))
-    for line in summarise_problems(problems, run_dir / SKIPPED_FILES):
-        print(f"data: {line}", file=sys.stderr, flush=True)
+    prefix = "data (while decoding)" if new else "data"
+    for line in summarise_problems(new or problems, run_dir / SKIPPED_FILES):
+        print(f"{prefix}: {line}", file=sys.stderr, flush=True)
 
 
 def _unfinished(run_dir: Path, trials: list[Trial]) -> list[Trial]:
@@ -89,21 +102,44 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
         tqdm.write(line, file=sys.stderr)
 
     plan = plan if plan is not None else plan_run(config, run_dir, resume)
+    config = plan.config
     with _executor(config, run_dir, resume, report) as session:
-        return _execute(config, run_dir, resume, show_progress, plan, session, report, verbose)
+        execution = {"executor": config.executor, "workers": config.workers, "threads": config.threads}
+        if session is not None:
+            execution["ray"] = session.summary()
+        t0 = time.perf_counter()
+        state = start_run(config, run_dir, resume, execution)
+        with interrupts_raise():
+            try:
+                return _execute(config, run_dir, resume, show_progress, plan, session, report, state, t0, verbose)
+            except RunInterrupted as exc:
+                mark_interrupted(state, run_dir, config, str(exc))
+                raise
+            except Exception as exc:  # e.g. the data cannot be cached: the run must not stay "running"
+                state.data["status"] = "failed"
+                state.data["error"] = f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(Exception):  # a full disk fails this write too
+                    state.save()
+                raise
 
 
 def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool, plan: Plan,
-             session: RaySession | None, report: Callable[[str], None], verbose: bool = False) -> RunOutcome:
-    execution = {"executor": config.executor, "workers": config.workers, "threads": config.threads}
-    if session is not None:
-        execution["ray"] = session.summary()
-    t0 = time.perf_counter()
-    state = start_run(config, run_dir, resume, execution)
+             session: RaySession | None, report: Callable[[str], None], state: RunState, t0: float,
+             verbose: bool = False) -> RunOutcome:
+    if not resume:
+        state.data["dataset_fingerprint"] = write_dataset_record(run_dir, plan.dataset)
     report_skipped_files(plan.dataset.problems, run_dir)
     if show_progress:  # decoding into the clip cache can take minutes the first time
         print(f"data: preparing {plan.dataset.name} (decoded once into the clip cache)", file=sys.stderr, flush=True)
     data = prepare(config, dataset=plan.dataset)
+    undecodable = data.dataset.problems[len(plan.dataset.problems):]
+    if undecodable:
+        report_skipped_files(data.dataset.problems, run_dir, new=undecodable)
+        if config.strict_data:
+            state.data["status"] = "failed"
+            state.data["error"] = f"--strict-data: {len(undecodable)} file(s) failed to decode"
+            state.save()
+            raise DataError(f"--strict-data: {len(undecodable)} file(s) failed to decode, first: {undecodable[0]}")
     state.data["dataset"] = data.summary()
     state.data.setdefault("timings", {})["data_s"] = round(time.perf_counter() - t0, 3)
     state.save()

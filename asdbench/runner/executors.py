@@ -9,12 +9,14 @@ crashes fails only its own trial: ``--workers N`` gives every trial its own spaw
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
+from .processes import die_with_parent
 from .trial import Trial, run_trial
 
 OnDone = Callable[[Trial, dict[str, Any]], None]
@@ -26,8 +28,11 @@ def worker_lost(trial: Trial, reason: str, **details: Any) -> dict[str, Any]:
             "error": f"worker lost: {reason}", "timings": {}, **details}
 
 
-def _process_main(conn: Connection, config: dict[str, Any], trial: Trial, run_dir: str) -> None:
-    """Entry point of one trial's process: run it and send the record back."""
+def _process_main(conn: Connection, config: dict[str, Any], trial: Trial, run_dir: str, parent: int | None = None) -> None:
+    """Entry point of one trial's process: run it and send the record back. It dies with its
+    parent (even ``kill -9``), so no orphan keeps writing into a run a later ``--resume`` works on."""
+    if parent is not None:
+        die_with_parent(parent)
     try:
         conn.send(run_trial(RunConfig(**config), trial, Path(run_dir)))
     finally:
@@ -40,11 +45,24 @@ def run_processes(config: RunConfig, trials: Iterable[Trial], run_dir: Path, on_
     context = multiprocessing.get_context("spawn")
     pending = list(trials)
     running: dict[Connection, tuple[Any, Trial]] = {}
+    try:
+        _schedule(config, context, pending, running, run_dir, on_done)
+    finally:  # interrupted (SIGINT/SIGTERM) or failing: no child outlives this call
+        for process, _ in running.values():
+            if process.is_alive():
+                process.terminate()
+        for process, _ in running.values():
+            process.join(timeout=10)
+
+
+def _schedule(config: RunConfig, context: Any, pending: list[Trial], running: dict[Connection, tuple[Any, Trial]],
+              run_dir: Path, on_done: OnDone) -> None:
     while pending or running:
         while pending and len(running) < config.workers:
             trial = pending.pop(0)
             receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_process_main, args=(sender, config.to_dict(), trial, str(run_dir)),
+            process = context.Process(target=_process_main,
+                                      args=(sender, config.to_dict(), trial, str(run_dir), os.getpid()),
                                       name=f"asdbench-trial-{trial.key}")
             process.start()
             sender.close()  # the child now holds the only writing end: EOF here when it dies

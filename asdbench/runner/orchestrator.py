@@ -25,7 +25,8 @@ from ..evaluation.layout import backend_dir
 from ..systems import describe_system, resolve_system
 from .config import RunConfig
 from .ensemble import build_ensemble, ensemble_metrics
-from .trial import Trial, read_trial_status
+from .processes import process_record
+from .trial import Trial, read_trial_status, trial_dir
 
 RESULT_COLUMNS = ["system", "seed", "backend", "split", "machine", "section", "domain", "metric", "value"]
 
@@ -89,17 +90,6 @@ class RunState:
         self.save()
 
 
-def load_run_config(run_dir: Path) -> RunConfig:
-    path = run_dir / "run.json"
-    try:
-        stored = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"--resume: no run.json in {run_dir}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--resume: {path} is not valid JSON ({exc})") from None
-    return RunConfig(**stored["config"]).validate()
-
-
 def trials_of(config: RunConfig) -> list[Trial]:
     return [Trial(system, seed) for system in config.systems for seed in config.seeds]
 
@@ -136,13 +126,22 @@ def write_results(run_dir: Path, config: RunConfig) -> pd.DataFrame:
 def start_run(config: RunConfig, run_dir: Path, resume: bool, execution: dict[str, Any] | None = None) -> RunState:
     """Create (or reopen with ``resume``) the run directory and its run.json. ``execution`` (the
     executor, its options and cluster) is appended to ``executions``: a resumed run may run on
-    another executor or cluster than before, and ``config`` holds the latest executor options."""
+    another executor or cluster than before, and ``config`` holds the latest executor options.
+    Systems and seeds a resumed run adds become pending trials."""
     path = run_dir / "run.json"
     if resume:
         state = RunState(path, json.loads(path.read_text()))
         state.data["status"] = "running"
         state.data.setdefault("resumed_at", []).append(_now())
         state.data["config"] = config.to_dict()
+        state.data["seeds"] = config.seeds
+        systems = state.data.setdefault("systems", {})
+        for spec in config.systems:
+            if spec not in systems:
+                systems[spec] = describe_system(spec, resolve_system(spec))
+        trials = state.data.setdefault("trials", {})
+        for t in trials_of(config):
+            trials.setdefault(t.key, {"system": t.system, "seed": t.seed, "status": "pending"})
     else:
         if path.exists():
             raise ConfigError(f"--out: {run_dir} already holds a run; use --resume to continue it or choose another --name")
@@ -161,8 +160,21 @@ def start_run(config: RunConfig, run_dir: Path, resume: bool, execution: dict[st
         })
     if execution is not None:
         state.data.setdefault("executions", []).append({"at": _now(), **execution})
+    state.data["process"] = process_record()
     state.save()
     return state
+
+
+def mark_interrupted(state: RunState, run_dir: Path, config: RunConfig, reason: str) -> None:
+    """A signal ended the run: the run and every trial that had started are ``interrupted``."""
+    for t in trials_of(config):
+        record = state.data["trials"].get(t.key, {})
+        status = (read_trial_status(run_dir, t) or {}).get("status")
+        if status != "done" and record.get("status") not in ("done", "failed") and trial_dir(run_dir, t).exists():
+            state.data["trials"][t.key] = {**record, "system": t.system, "seed": t.seed, "status": "interrupted"}
+    state.data["status"] = "interrupted"
+    state.data["interrupted"] = {"at": _now(), "by": reason}
+    state.save()
 
 
 def finish_run(state: RunState, run_dir: Path, config: RunConfig, dataset_version: str) -> pd.DataFrame:

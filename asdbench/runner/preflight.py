@@ -223,6 +223,13 @@ def plan_run(config: RunConfig, run_dir: Path | None = None, resume: bool = Fals
 
     systems = check_experiment(config, run_dir, resume)
     dataset = select_dataset(config)
+    if resume and run_dir is not None:
+        from .resume import dataset_differences
+
+        differences = dataset_differences(run_dir, dataset, config.cache_dtype)
+        if differences:
+            raise PreflightError([f"--resume: the data changed since {run_dir} was started (its seeds would be "
+                                  f"trained on different data): {'; '.join(differences)}"])
     if config.strict_data and dataset.problems:
         shown = dataset.problems[:10]
         more = [f"... and {len(dataset.problems) - len(shown)} more"] if len(dataset.problems) > len(shown) else []

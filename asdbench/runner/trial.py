@@ -118,6 +118,7 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
     for a failure inside the trial: the record then has status ``failed`` and the error."""
     out = trial_dir(run_dir, trial)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out)
     # The allocator of the process that trains (a --workers process, a Ray worker): speed and memory only.
     record: dict[str, Any] = {"system": trial.system, "seed": trial.seed, "status": "running", "timings": {},
                               "allocator": serving_allocator(), **(context or {})}
@@ -179,8 +180,13 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
     record["timings"]["extract_s"] = round(time.perf_counter() - t0, 3)
     train_emb, test_emb = embeddings[:n_train], embeddings[n_train:]
     atomic_write_text(out / EMBEDDINGS_INDEX, embedding_index(data.train, data.test).to_csv(index=False, lineterminator="\n"))
-    np.savez(out / "embeddings.tmp.npz", train=train_emb, test=test_emb)
-    (out / "embeddings.tmp.npz").replace(out / "embeddings.npz")
+    tmp = out / f".embeddings.{os.getpid()}.tmp.npz"
+    try:
+        np.savez(tmp, train=train_emb, test=test_emb)
+        tmp.replace(out / "embeddings.npz")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
     train_table, test_table = clip_table(data.train), clip_table(data.test)
     record["backends"] = {}
@@ -199,6 +205,17 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
         record["backends"][backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored, **saved}
     checkpoint = out / "checkpoint.pt"
     checkpoint.unlink(missing_ok=True)
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Temporary files a killed process left in a trial folder (only one process works on a trial
+    at a time, so any there now are stale)."""
+    removed = []
+    for path in folder.rglob(".*.tmp*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def training_scores(backend: Any, embeddings: np.ndarray, groups: np.ndarray) -> np.ndarray:

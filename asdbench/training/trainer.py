@@ -449,13 +449,20 @@ class Trainer:
     def _resume(self, model: TrainingModel, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> int:
         if self.checkpoint is None or not self.checkpoint.exists():
             return 0
-        state = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        return int(state["epoch"]) + 1
+        try:
+            state = torch.load(self.checkpoint, map_location=self.device, weights_only=True)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            generator.set_state(state["generator"])
+            if state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+            return int(state["epoch"]) + 1
+        except Exception as exc:  # truncated, from another model, not a checkpoint at all
+            aside = self.checkpoint.with_name(self.checkpoint.name + ".corrupt")
+            os.replace(self.checkpoint, aside)
+            raise CorruptCheckpoint(
+                f"{self.checkpoint}: corrupt checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                f"moved to {aside.name}, --resume retrains this trial from scratch") from exc
 
     def _save_checkpoint(self, model: TrainingModel, optimizer: torch.optim.Optimizer,
                          generator: torch.Generator, epoch: int) -> None:
@@ -478,12 +485,21 @@ def _head_scales(model: TrainingModel) -> dict[str, float]:
     return scales
 
 
+class CorruptCheckpoint(ConfigError):
+    """A checkpoint that cannot be loaded; the message names the file and what happens next."""
+
+
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """Write with ``torch.save`` to a temporary name, then rename: never a half-written file."""
+    """Write with ``torch.save`` to a temporary name (unique per process), then rename: never a
+    half-written file; the temporary file is removed when saving fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def compiled_inference(embedder: Embedder) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -1,0 +1,131 @@
+"""``--resume`` integrity: the same data, the same experiment, or a clear refusal; growing a run.
+
+A run directory keeps the resolved config (``run.json``) and the dataset it was started on
+(``dataset.json``: every clip with its subset, labels, size and modification time). Resuming
+compares the data with the present: changed data is refused, naming what differs. Which options
+may change or grow is :func:`asdbench.runner.config.resume_config`'s business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_json
+from ..components import Dataset
+from ..errors import ConfigError, PreflightError
+from .config import RunConfig
+
+DATASET_FILE = "dataset.json"
+RUN_FORMAT = 1
+
+
+def _clip_rows(dataset: Dataset) -> list[list[Any]]:
+    from ..data.audio import clip_key
+
+    rows = []
+    for clip in sorted(dataset.clips):
+        try:
+            st = os.stat(clip.path)
+            size, mtime = st.st_size, st.st_mtime_ns
+        except OSError:
+            size, mtime = -1, -1
+        rows.append([clip_key(clip), clip.subset, clip.label, clip.domain, clip.attribute, size, mtime])
+    return rows
+
+
+def dataset_record(dataset: Dataset) -> dict[str, Any]:
+    """What identifies the data of a run: clips (with labels, sizes, times), policy and rate."""
+    rows = _clip_rows(dataset)
+    return {
+        "name": dataset.name,
+        "version": dataset.version,
+        "sample_rate": dataset.sample_rate,
+        "resample": bool(dataset.resample),
+        "length_policy": dataset.length_policy.to_dict(),
+        "fingerprint": hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest(),
+        "clips": rows,
+    }
+
+
+def write_dataset_record(run_dir: Path, dataset: Dataset) -> str:
+    """Store the run's dataset record; returns its fingerprint (also kept in run.json)."""
+    record = dataset_record(dataset)
+    atomic_write_json(Path(run_dir) / DATASET_FILE, record)
+    return str(record["fingerprint"])
+
+
+def _legacy_differences(run_dir: Path, dataset: Dataset, cache_dtype: str) -> list[str]:
+    """Runs started before dataset.json existed: compare the clip cache's content key."""
+    from ..data.cache import cache_key
+
+    try:
+        recorded = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8")).get("dataset") or {}
+    except (OSError, ValueError):
+        recorded = {}
+    key = (recorded.get("cache") or {}).get("key")
+    if key is None:
+        return [f"{Path(run_dir) / DATASET_FILE} is missing and run.json records no dataset to compare with"]
+    clips = dataset.select(subset="train") + dataset.select(subset="test")
+    if key == cache_key(dataset, clips, cache_dtype):
+        return []
+    return [f"clips, sizes or modification times differ from the run's clip cache key "
+            f"({recorded.get('train_clips')} + {recorded.get('test_clips')} clips then, "
+            f"{len(dataset.select(subset='train'))} + {len(dataset.select(subset='test'))} now)"]
+
+
+def dataset_differences(run_dir: Path, dataset: Dataset, cache_dtype: str = "int16") -> list[str]:
+    """How ``dataset`` differs from the one the run started on (empty when it is the same)."""
+    path = Path(run_dir) / DATASET_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return _legacy_differences(run_dir, dataset, cache_dtype)
+    except (OSError, ValueError) as exc:
+        return [f"{path} is unreadable ({exc})"]
+    now = dataset_record(dataset)
+    if stored.get("fingerprint") == now["fingerprint"] and all(
+            stored.get(k) == now[k] for k in ("sample_rate", "resample", "length_policy")):
+        return []
+    differences = [f"{key}: {stored.get(key)!r} then, {now[key]!r} now"
+                   for key in ("name", "sample_rate", "resample", "length_policy") if stored.get(key) != now[key]]
+    before = {row[0]: row[1:] for row in stored.get("clips", [])}
+    after = {row[0]: row[1:] for row in now["clips"]}
+    for label, keys in (("clips added", sorted(set(after) - set(before))),
+                        ("clips removed", sorted(set(before) - set(after))),
+                        ("clips relabelled", sorted(k for k in set(after) & set(before) if after[k][:4] != before[k][:4])),
+                        ("files modified (size or time)",
+                         sorted(k for k in set(after) & set(before) if after[k][4:] != before[k][4:]))):
+        if keys:
+            differences.append(f"{len(keys)} {label}, e.g. {', '.join(keys[:3])}")
+    return differences
+
+
+def load_stored_config(run_dir: Path) -> RunConfig:
+    """The config a run was started with; one line naming the file when it cannot be used."""
+    path = Path(run_dir) / "run.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"--resume: no run.json in {run_dir}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"--resume: {path} is not readable JSON ({exc})") from None
+    version = (stored.get("versions") or {}).get("asdbench", "?") if isinstance(stored, dict) else "?"
+    if not isinstance(stored, dict) or stored.get("asdbench_run") != RUN_FORMAT or not isinstance(stored.get("config"), dict):
+        raise ConfigError(f"--resume: {path} is not a run.json this asdbench can resume "
+                          f"(format {stored.get('asdbench_run') if isinstance(stored, dict) else None!r}, "
+                          f"written by asdbench {version})")
+    known = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(stored["config"]) - known)
+    if unknown:
+        raise ConfigError(f"--resume: {path} was written by asdbench {version} with option(s) this version does not "
+                          f"know: {', '.join(unknown)}")
+    config = RunConfig(**stored["config"])
+    problems = config.problems()
+    if problems:
+        raise PreflightError([f"--resume: {path}: {p}" for p in problems])
+    return config
