@@ -231,9 +231,10 @@ def _forget_registry() -> None:
 
 def reset() -> None:
     """Forget everything loaded (tests use this after changing ``ASDBENCH_LOAD_PLUGINS``)."""
-    global _manager, _registry_cache
+    global _manager, _registry_cache, _reporter
     _manager = None
     _registry_cache = None
+    _reporter = None
     _meta.clear()
     FAILED.clear()
     WARNINGS.clear()

@@ -71,6 +71,10 @@ class _Group(click.Group):
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
             sys.exit(1)
+        finally:  # plugin warnings belong to this command's stderr only (see main)
+            from .. import plugins
+
+            plugins.report_to(None)
 
 
 @click.group(cls=_Group)
