@@ -44,7 +44,7 @@ from ..components import Clip, Dataset, LengthPolicy
 from ..errors import ConfigError, DataError
 from .audio import AudioInfo, check_policy, decode_notes, probe_audio
 from .ground_truth import GroundTruth, candidate_folders, full_name_fields, read_ground_truth
-from .layout import SUBSET_FOLDERS, MachineDir, find_machine_dirs
+from .layout import SPLIT_FOLDERS, SUBSET_FOLDERS, MachineDir, find_machine_dirs
 from .naming import AUDIO_SUFFIXES, SCHEME_ID, ParsedName, parse_name
 
 VERSIONS = ("2020", "2021", "2022", "2023", "2024", "2025")
@@ -185,6 +185,19 @@ def _audio_files(folder: Path, problems: list[str]) -> list[Path]:
     return files
 
 
+def unreachable_splits(root: Path) -> list[str]:
+    """``dev_data`` / ``eval_data`` folders that exist as a name but cannot be read (a broken or
+    looping link, no permission): without this their clips would silently be missing."""
+    problems = []
+    for name in SPLIT_FOLDERS:
+        path = root / name
+        if path.is_symlink() and not path.exists():
+            problems.append(f"{printable(path)}: split folder is a broken or looping link")
+        elif path.exists() and (not path.is_dir() or not os.access(path, os.R_OK | os.X_OK)):
+            problems.append(f"{printable(path)}: split folder cannot be read")
+    return problems
+
+
 def _read_attribute_tables(machine: MachineDir, problems: list[str]) -> dict[str, dict[str, dict[str, str]]]:
     """``attributes_XX.csv`` of a machine folder: ``{"<machine>/section_XX": {file name: {column: value}}}``."""
     tables: dict[str, dict[str, dict[str, str]]] = {}
@@ -271,8 +284,8 @@ def scan(
     if version != "auto" and version not in VERSIONS:
         raise ConfigError(f"version {version!r}: expected auto or one of {', '.join(VERSIONS)}")
     root = Path(root).expanduser().absolute()
+    problems: list[str] = unreachable_splits(root)
     machines = find_machine_dirs(root)
-    problems: list[str] = []
     warnings: list[str] = []
     tables: dict[str, dict[str, dict[str, str]]] = {}
     found: list[_Found] = []
