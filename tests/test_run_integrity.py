@@ -146,9 +146,9 @@ def test_resume_grows_the_run_refuses_contradictions_changed_data_and_retrains_c
     assert stored["dataset_fingerprint"] and (run / "dataset.json").is_file()
     assert stored["process"]["pid"] > 0 and stored["process"]["host"]
 
-    for args, needle in ((["--epochs", "3"], "--epochs 3 contradicts the run's epochs = 1"),
-                         (["--backend", "knn"], "--backend ['knn'] contradicts"),
-                         (["--lr", "0.01"], "--lr 0.01 contradicts")):
+    for args, needle in ((["--epochs", "3"], "--resume: epochs = 3 (the run has 1)"),
+                         (["--backend", "knn"], "backends = ['knn'] (the run has ['kmeans'])"),
+                         (["--lr", "0.01"], "lr = 0.01 (the run has 0.001)")):
         refused = _invoke([*base, "--resume", *args])
         assert refused.exit_code == 2 and needle in refused.output, refused.output
 
