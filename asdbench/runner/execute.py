@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..evaluation.formatting import percent
 from ..errors import DataError
+from ..evaluation.formatting import percent
 from .config import RunConfig
 from .data import prepare
 from .executors import run_processes
@@ -28,8 +28,8 @@ from .orchestrator import (
     write_results,
 )
 from .preflight import Plan, plan_run
-from .progress import make_progress
 from .processes import RunInterrupted, interrupts_raise
+from .progress import make_progress
 from .ray_connect import RaySession, ray_session
 from .ray_executor import run_ray
 from .resume import write_dataset_record
