@@ -6,6 +6,7 @@ components does not import torch; this module is imported when one is built or d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..losses.adacos import AdaCos, SubClusterAdaCos
@@ -26,39 +27,26 @@ def two_branch(clip_samples: int, **options: Any):
 two_branch.__wrapped__ = TwoBranchEmbedder  # type: ignore[attr-defined]
 
 
-def sub_cluster_adacos(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
-    """Sub-cluster AdaCos (16 sub-clusters per class, adaptive scale, reference quirk by default)."""
-    check_options("loss", "sub-cluster-adacos", SubClusterAdaCos, options, positional=3)
-    return SubClusterAdaCos(embedding_dim, n_classes, trainable, **options)
+def _loss_factory(name: str, cls: type, doc: str) -> Callable[..., Any]:
+    """``factory(embedding_dim, n_classes, trainable, **options)`` for a loss-head class: unknown
+    options are one-line errors, and ``inspect.signature`` shows the class's real options
+    (``asdbench describe`` lists them)."""
+    def factory(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
+        check_options("loss", name, cls, options, positional=3)
+        return cls(embedding_dim, n_classes, trainable, **options)
+
+    factory.__name__ = factory.__qualname__ = name.replace("-", "_")
+    factory.__doc__ = doc
+    factory.__wrapped__ = cls  # type: ignore[attr-defined]
+    return factory
 
 
-def adacos(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
-    """Plain AdaCos: one centre per class, adaptive scale."""
-    check_options("loss", "adacos", AdaCos, options, positional=3)
-    return AdaCos(embedding_dim, n_classes, trainable, **options)
-
-
-def adaproj(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
-    """AdaProj: cosine to the projection onto a learned subspace per class (dim 32), adaptive scale."""
-    check_options("loss", "adaproj", AdaProj, options, positional=3)
-    return AdaProj(embedding_dim, n_classes, trainable, **options)
-
-
-def arcface(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
-    """ArcFace: additive angular margin (m 0.5) on the labelled class, fixed scale (s 64)."""
-    check_options("loss", "arcface", ArcFace, options, positional=3)
-    return ArcFace(embedding_dim, n_classes, trainable, **options)
-
-
-def softmax(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
-    """Softmax cross-entropy with a bias-free linear classifier."""
-    check_options("loss", "softmax", SoftmaxCrossEntropy, options, positional=3)
-    return SoftmaxCrossEntropy(embedding_dim, n_classes, trainable, **options)
-
-
-# inspect.signature(factory) shows the real options (``asdbench describe`` lists them).
-sub_cluster_adacos.__wrapped__ = SubClusterAdaCos  # type: ignore[attr-defined]
-adacos.__wrapped__ = AdaCos  # type: ignore[attr-defined]
-adaproj.__wrapped__ = AdaProj  # type: ignore[attr-defined]
-arcface.__wrapped__ = ArcFace  # type: ignore[attr-defined]
-softmax.__wrapped__ = SoftmaxCrossEntropy  # type: ignore[attr-defined]
+sub_cluster_adacos = _loss_factory(
+    "sub-cluster-adacos", SubClusterAdaCos,
+    "Sub-cluster AdaCos (16 sub-clusters per class, adaptive scale, reference quirk by default).")
+adacos = _loss_factory("adacos", AdaCos, "Plain AdaCos: one centre per class, adaptive scale.")
+adaproj = _loss_factory(
+    "adaproj", AdaProj, "AdaProj: cosine to the projection onto a learned subspace per class (dim 32), adaptive scale.")
+arcface = _loss_factory(
+    "arcface", ArcFace, "ArcFace: additive angular margin (m 0.5) on the labelled class, fixed scale (s 64).")
+softmax = _loss_factory("softmax", SoftmaxCrossEntropy, "Softmax cross-entropy with a bias-free linear classifier.")

@@ -134,16 +134,17 @@ def load_keras_weights(embedder: TwoBranchEmbedder, weights: Mapping[str, np.nda
             raise ConfigError(f"{where}{key} has shape {value.shape} after conversion, {target} needs {expected} "
                               f"(a model of another clip length or variant?)")
         converted[target] = torch.from_numpy(np.ascontiguousarray(value))
-    _check_eps(embedder, weights, where)
+    _check_eps(embedder, table, weights, where)
     with torch.no_grad():
         for target, value in converted.items():
             state[target].copy_(value)
     return embedder
 
 
-def _check_eps(embedder: TwoBranchEmbedder, weights: Mapping[str, np.ndarray], where: str) -> None:
+def _check_eps(embedder: TwoBranchEmbedder, table: dict[str, tuple[str, str]],
+               weights: Mapping[str, np.ndarray], where: str) -> None:
     modules = dict(embedder.named_modules())
-    for key, (target, _) in keras_parameter_table(embedder).items():
+    for key, (target, _) in table.items():
         if not key.endswith("_gamma"):
             continue
         eps_key = key[: -len("gamma")] + "eps"
