@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import threading
 import zipfile
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -16,7 +18,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from asdbench.cli import main
-from asdbench.data.download import Archive, archives, download
+from asdbench.data.download import CHECKSUMS, TABLE, Archive, archives, download
 from asdbench.errors import ConfigError, DataError
 
 
@@ -84,29 +86,70 @@ class _Server:
 
 
 def test_cli_downloads_verifies_and_extracts_into_a_readable_layout(tmp_path):
-    body = _zip("fan")
-    with _Server({"/7687464/files/dev_fan.zip": body}) as server:
-        result = CliRunner().invoke(main, ["data", "download", "2023", "--machine", "fan", "--out", str(tmp_path),
+    body = _zip("fan")  # DCASE2022 dev fan: a listed archive without a published checksum
+    with _Server({"/6355122/files/dev_fan.zip": body}) as server:
+        result = CliRunner().invoke(main, ["data", "download", "2022", "--machine", "fan", "--out", str(tmp_path),
                                            "--mirror", server.url, "--quiet"])
         assert result.exit_code == 0, result.output
-        again = CliRunner().invoke(main, ["data", "download", "2023", "--machine", "fan", "--out", str(tmp_path),
+        again = CliRunner().invoke(main, ["data", "download", "2022", "--machine", "fan", "--out", str(tmp_path),
                                           "--mirror", server.url, "--quiet"])
         assert "already downloaded and extracted" in again.output and len(server.ranges) == 1
-    machine = tmp_path / "dcase2023" / "dev_data" / "raw" / "fan"
+    machine = tmp_path / "dcase2022" / "dev_data" / "raw" / "fan"
     assert sorted(p.name for p in (machine / "train").iterdir()) == ["section_00_source_train_normal_0000_a.wav",
                                                                      "section_00_target_train_normal_0000_a.wav"]
     ledger = json.loads((tmp_path / "downloads.json").read_text())
     assert ledger["dev_fan.zip"]["sha256"] == hashlib.sha256(body).hexdigest()
-    check = CliRunner().invoke(main, ["data", "check", str(tmp_path / "dcase2023"), "--json"])
+    assert ledger["dev_fan.zip"]["checksum_published"] is None
+    check = CliRunner().invoke(main, ["data", "check", str(tmp_path / "dcase2022"), "--json"])
     assert json.loads(check.output)["clips"] == 3
+
+
+def test_a_published_md5_is_enforced_for_a_listed_archive(tmp_path):
+    """DCASE2023 dev fan has Zenodo's MD5 in CHECKSUMS: a server handing out other bytes fails
+    with the archive's name; the right bytes (the checksum patched to match) pass and are logged."""
+    body = _zip("fan")
+    (listed,) = archives("2023", ["dev"], ["fan"])
+    assert listed.checksum == "md5:9348591e96fb0ad499a1e33b082562fc" and listed.record == "7882613"
+    with _Server({"/7882613/files/dev_fan.zip": body}) as server:
+        result = CliRunner().invoke(main, ["data", "download", "2023", "--machine", "fan", "--out", str(tmp_path),
+                                           "--mirror", server.url, "--quiet"])
+        assert result.exit_code == 2
+        assert (f"dev_fan.zip: checksum mismatch (md5 {hashlib.md5(body).hexdigest()}, "
+                "expected 9348591e96fb0ad499a1e33b082562fc, published)") in result.output
+        assert "Traceback" not in result.output and (tmp_path / "archives" / "dev_fan.zip.bad").is_file()
+        good = replace(listed, checksum=f"md5:{hashlib.md5(body).hexdigest().upper()}")
+        lines = []
+        download([good], tmp_path, mirror=server.url, progress=False, echo=lines.append)
+    assert lines == [f"DCASE2023 dev fan (dev_fan.zip): verified (md5 as published), extracted into "
+                     f"{tmp_path / 'dcase2023' / 'dev_data' / 'raw'}"]
+    assert json.loads((tmp_path / "downloads.json").read_text())["dev_fan.zip"]["checksum_published"] == good.checksum
+
+
+def test_the_checksum_table_only_names_listed_archives_in_md5():
+    listed = {f"{a.record}/{a.file}" for year in TABLE for a in archives(year)}
+    assert set(CHECKSUMS) <= listed and len(CHECKSUMS) == 18 + 21
+    assert all(re.fullmatch(r"md5:[0-9a-f]{32}", value) for value in CHECKSUMS.values())
+    assert len(set(CHECKSUMS.values())) == len(CHECKSUMS)  # no value copied twice
+    assert all(a.verified and a.source for year in TABLE for a in archives(year))
+    r2 = [a.file for a in archives("2024", ["additional"], ["3DPrinter", "RoboticArm", "Scanner"])]
+    assert r2 == ["eval_data_3DPrinter_train_r2.zip", "eval_data_RoboticArm_train_r2.zip",
+                  "eval_data_Scanner_train.zip"]
+
+
+def test_an_unknown_checksum_algorithm_is_a_clear_error(tmp_path):
+    body = _zip("fan")
+    archive = Archive("2022", "dev", "fan", "6355122", "dev_fan.zip", "crc32:1234")
+    with _Server({"/6355122/files/dev_fan.zip": body}) as server, pytest.raises(DataError) as info:
+        download([archive], tmp_path, mirror=server.url, progress=False, echo=lambda _: None)
+    assert str(info.value) == "dev_fan.zip: published checksum 'crc32:1234' is not '<md5|sha256>:<hex>'"
 
 
 def test_an_interrupted_download_resumes_with_a_range_request(tmp_path):
     body = _zip("valve")
-    archive = Archive("2023", "dev", "valve", "7687464", "dev_valve.zip", f"sha256:{hashlib.sha256(body).hexdigest()}")
+    archive = Archive("2023", "dev", "valve", "7882613", "dev_valve.zip", f"sha256:{hashlib.sha256(body).hexdigest()}")
     (tmp_path / "archives").mkdir()
     (tmp_path / "archives" / "dev_valve.zip.part").write_bytes(body[:1000])  # what a killed download left
-    with _Server({"/7687464/files/dev_valve.zip": body}) as server:
+    with _Server({"/7882613/files/dev_valve.zip": body}) as server:
         download([archive], tmp_path, mirror=server.url, progress=False, echo=lambda _: None)
     assert server.ranges == ["bytes=1000-"]
     assert (tmp_path / "archives" / "dev_valve.zip").read_bytes() == body
@@ -115,8 +158,8 @@ def test_an_interrupted_download_resumes_with_a_range_request(tmp_path):
 
 def test_a_checksum_mismatch_names_the_archive_and_keeps_nothing_extracted(tmp_path):
     body = _zip("fan")
-    archive = Archive("2023", "dev", "fan", "7687464", "dev_fan.zip", "md5:" + "0" * 32)
-    with _Server({"/7687464/files/dev_fan.zip": body}) as server, pytest.raises(DataError) as info:
+    archive = Archive("2023", "dev", "fan", "7882613", "dev_fan.zip", "md5:" + "0" * 32)
+    with _Server({"/7882613/files/dev_fan.zip": body}) as server, pytest.raises(DataError) as info:
         download([archive], tmp_path, mirror=server.url, progress=False, echo=lambda _: None)
     assert str(info.value).startswith("dev_fan.zip: checksum mismatch (md5 " + hashlib.md5(body).hexdigest())
     assert not (tmp_path / "dcase2023").exists() and (tmp_path / "archives" / "dev_fan.zip.bad").exists()
@@ -145,4 +188,10 @@ def test_the_table_covers_every_year_and_set():
     with pytest.raises(ConfigError, match="--machine 'bandsaw': not a machine type of DCASE2023 dev"):
         archives("2023", ["dev"], ["bandsaw"])
     listing = CliRunner().invoke(main, ["data", "download", "2024", "--set", "ground-truth"])
-    assert listing.exit_code == 0 and "dcase2024_task2_evaluator" in listing.output and "unverified" in listing.output
+    assert listing.exit_code == 0 and "github.com/nttcslab/dcase2024_task2_evaluator" in listing.output
+    assert "It is not downloaded" in listing.output
+    listed = CliRunner().invoke(main, ["data", "download", "2020", "--set", "eval", "--machine", "fan", "--list"])
+    assert listed.output.splitlines() == [
+        "eval       fan             https://zenodo.org/records/3841772/files/eval_data_test_fan.zip?download=1"
+        "  checksum: md5:1eb9356a768cadfd0f2e59a5c57e578b",
+        "addresses checked against: nttcslab/dcase2023_task2_baseline_ae datasets/download_path_legacy.yaml"]

@@ -31,19 +31,21 @@ def download(year: str, sets: tuple[str, ...], machines: tuple[str, ...], out: P
 
     wanted = list(SETS) if "all" in sets else [s for s in SETS if s in sets]
     if "ground-truth" in sets:
-        click.echo(f"DCASE{year} evaluation ground truth: published with the official evaluator, "
-                   f"{GROUND_TRUTH[year]} (address recalled offline, unverified); it is not downloaded.")
+        click.echo(f"DCASE{year} evaluation ground truth: {GROUND_TRUTH[year]}. It is not downloaded: put it in "
+                   f"{out / f'dcase{year}'} (data check looks there) or pass its folder to --ground-truth.")
         if not wanted:
             return
     selected = archives(year, wanted, machines or None)
     if list_only or not selected:
         for a in selected:
-            click.echo(f"{a.set:<10} {a.machine:<15} {a.url(mirror)}  checksum: {a.checksum or 'none published here'}"
+            click.echo(f"{a.set:<10} {a.machine:<15} {a.url(mirror)}  checksum: {a.checksum or 'none found'}"
                        f"{'' if a.verified else '  (address unverified)'}")
+        for source in dict.fromkeys(a.source for a in selected if a.source):
+            click.echo(f"addresses checked against: {source}")
         return
     if not mirror and not all(a.verified for a in selected):
-        click.echo("Note: these Zenodo addresses were written down offline and are not verified; archives are "
-                   "checked by size, zip integrity and a recorded SHA-256.", err=True)
+        click.echo("Note: some of these Zenodo addresses are not verified; archives are checked by size, zip "
+                   "integrity and a recorded SHA-256.", err=True)
     folders = fetch(selected, out, mirror=mirror, progress=not quiet, keep_archives=not remove_archives,
                     echo=lambda line: click.echo(line, err=True))
     for folder in dict.fromkeys(folders):
