@@ -32,14 +32,16 @@ def _np_projection_cosine(x: np.ndarray, centres: np.ndarray, c: int, r: int) ->
     return out
 
 
-def _np_adacos_scale(s: float, cos: np.ndarray, y: np.ndarray) -> float:
-    """AdaCos' update (one logit per class): M, B_avg over all logits, median labelled angle."""
+def _np_adaproj_scale(s: float, cos: np.ndarray, y: np.ndarray) -> float:
+    """The author's AdaProj update, written from his equations: M = max(s cos); B_avg sums
+    exp(s cos - M) over the classes a clip is not fully labelled with and exp(0 - M) for the
+    one it is; the angle of a clip is its label-weighted angle; the median is tfp's 'nearest'."""
     logits = s * cos
     m = logits.max()
-    b_avg = np.exp(logits - m).sum(axis=1).mean()
+    b_avg = np.where(y < 1, np.exp(logits - m), np.exp(-m)).sum(axis=1).mean()
     theta = (y * np.arccos(np.clip(cos, -1 + 1e-7, 1 - 1e-7))).sum(axis=1)
     median = np.sort(theta)[int(np.round((len(theta) - 1) * 0.5))]
-    return (m + np.log(b_avg)) / np.cos(min(np.pi / 4, median))
+    return (m + np.log(b_avg)) / np.cos(min(np.pi / 4, median)) + 1e-7
 
 
 def _np_keras_ce(logits: np.ndarray, y: np.ndarray) -> float:
@@ -52,7 +54,7 @@ def _np_keras_ce(logits: np.ndarray, y: np.ndarray) -> float:
 def test_adaproj_cosine_scale_and_loss_match_numpy(mixup: bool) -> None:
     torch.manual_seed(0)
     c, r, d = 6, 8, 64
-    head = AdaProj(d, c, trainable=True, subspace_dim=r).train()
+    head = AdaProj(d, c, trainable=True, subspace_dim=r, trainable_subspaces=True).train()
     x, y = _batch(32, d, c, mixup)
     centres = head.centres.detach().double().numpy()
     cos = _np_projection_cosine(x.double().numpy(), centres, c, r)
@@ -60,8 +62,13 @@ def test_adaproj_cosine_scale_and_loss_match_numpy(mixup: bool) -> None:
     s0 = float(head.scale)
     assert s0 == pytest.approx(math.sqrt(2) * math.log(c - 1))
     loss = head(x, y)
-    s1 = _np_adacos_scale(s0, cos, y.double().numpy())
+    s1 = _np_adaproj_scale(s0, cos, y.double().numpy())
     assert float(head.scale) == pytest.approx(s1, rel=1e-5)
+    # the mask matters: summing exp(s cos) over every logit (sub-cluster AdaCos' B_avg) gives
+    # another scale whenever a clip is fully labelled with one class
+    unmasked = _np_adaproj_scale(s0, cos, np.where(y.double().numpy() == 1, 0.999999, y.double().numpy()))
+    if not mixup:
+        assert abs(unmasked - s1) > 1e-3
     assert float(loss.detach()) == pytest.approx(_np_keras_ce(s1 * cos, y.double().numpy()), rel=1e-4)
     loss.backward()
     assert head.centres.grad is not None and float(head.centres.grad.abs().sum()) > 0
@@ -142,11 +149,26 @@ def test_losses_serve_as_regular_and_ssl_heads_with_mixup_labels(spec: str, regu
         assert "ssl" not in model.heads
     else:
         assert type(model.heads["ssl"]).__name__ == ssl and model.heads["ssl"].n_classes == 9 * c
-        assert all(p.requires_grad for p in model.heads["ssl"].parameters())
+        params = list(model.heads["ssl"].parameters())
+        if ssl == "AdaProj":  # frozen subspaces in every head, as in the author's code
+            assert not params and "centres" in dict(model.heads["ssl"].named_buffers())
+        else:
+            assert params and all(p.requires_grad for p in params)
     if "subspace_dim=4" in spec:
         assert model.heads["ssl"].subspace_dim == 4
     if "scale=30" in spec:
         assert model.heads["regular"].scale == 30.0
+
+
+def test_adaproj_trainable_subspaces_follow_the_head_rule() -> None:
+    model, _ = build_model(TrainConfig(), resolve_system("combined:loss=adaproj,adaproj.trainable_subspaces=true"), 8000, 4)
+    assert not list(model.heads["regular"].parameters())  # the regular head stays frozen
+    assert [p.requires_grad for p in model.heads["ssl"].parameters()] == [True]
+    model, _ = build_model(TrainConfig(), resolve_system(
+        "combined:loss=adaproj,adaproj.trainable_subspaces=true,ssl_trainable_centres=false"), 8000, 4)
+    assert not list(model.heads["ssl"].parameters())
+    with pytest.raises(ConfigError, match="trainable_subspaces"):
+        resolve("loss", "adaproj").factory(16, 4, True, trainable_subspaces="yes")
 
 
 def test_unknown_loss_in_a_spec_is_a_clear_error() -> None:

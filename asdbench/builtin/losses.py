@@ -13,7 +13,7 @@ def register_losses(register):
              "Sub-cluster AdaCos (16 sub-clusters per class, adaptive scale, reference quirk by default).")
     register("adacos", lazy("asdbench.builtin.networks:adacos"), "Plain AdaCos: one centre per class, adaptive scale.")
     register("adaproj", lazy("asdbench.builtin.networks:adaproj"),
-             "AdaProj: cosine to the projection onto a learned subspace per class (dim 32), adaptive scale.")
+             "AdaProj: cosine to the projection onto a subspace per class (dim 32, frozen by default), adaptive scale.")
     register("arcface", lazy("asdbench.builtin.networks:arcface"),
              "ArcFace: additive angular margin (m 0.5) on the labelled class, fixed scale (s 64).")
     register("softmax", lazy("asdbench.builtin.networks:softmax"),

@@ -46,7 +46,8 @@ sub_cluster_adacos = _loss_factory(
     "Sub-cluster AdaCos (16 sub-clusters per class, adaptive scale, reference quirk by default).")
 adacos = _loss_factory("adacos", AdaCos, "Plain AdaCos: one centre per class, adaptive scale.")
 adaproj = _loss_factory(
-    "adaproj", AdaProj, "AdaProj: cosine to the projection onto a learned subspace per class (dim 32), adaptive scale.")
+    "adaproj", AdaProj,
+    "AdaProj: cosine to the projection onto a subspace per class (dim 32, frozen by default), adaptive scale.")
 arcface = _loss_factory(
     "arcface", ArcFace, "ArcFace: additive angular margin (m 0.5) on the labelled class, fixed scale (s 64).")
 softmax = _loss_factory("softmax", SoftmaxCrossEntropy, "Softmax cross-entropy with a bias-free linear classifier.")
