@@ -75,8 +75,11 @@ def test_knn_smote_is_seeded_and_target_size_is_respected():
 
 @pytest.mark.parametrize("density_k", [1, 4])
 def test_local_density_knn_matches_brute_force(density_k):
+    """The authors' ratio normalisation: min over training clips y of d(x, y) / rho(y), rho(y) the
+    mean distance of y to its K nearest other training clips (domains pooled)."""
     x, g, d, xt, gt = make_split(seed=22, n_source=50, n_target=6)
     backend = LocalDensityKNNBackend(density_k=density_k).fit(x, g, d)
+    raw_nearest_differs = 0
     for group in GROUPS:
         memory = x[g == group]
         dist = _cos_dist(memory, memory)
@@ -85,14 +88,20 @@ def test_local_density_knn_matches_brute_force(density_k):
         scores = backend.score_samples(xt[test], gt[test])
         for score, v in zip(scores, xt[test], strict=True):
             to_memory = _cos_dist(v[None], memory)[0]
+            ratios = [to_memory[j] / rho[j] for j in range(len(memory))]
+            assert score == pytest.approx(min(ratios), rel=1e-10)
             nearest = int(np.argmin(to_memory))
-            assert score == pytest.approx(to_memory[nearest] / rho[nearest], rel=1e-10)
-        loo = []  # training scores: the nearest *other* training clip
+            raw_nearest_differs += int(to_memory[nearest] / rho[nearest] > min(ratios) * (1 + 1e-9))
+        loo = []  # training scores: the minimum over the *other* training clips
         for i in range(len(memory)):
-            others = np.delete(np.arange(len(memory)), i)
-            nearest = others[int(np.argmin(dist[i, others]))]
-            loo.append(dist[i, nearest] / rho[nearest])
+            loo.append(min(dist[i, j] / rho[j] for j in range(len(memory)) if j != i))
         np.testing.assert_allclose(backend.training_scores_[g == group], loo, rtol=1e-10)
+    assert raw_nearest_differs > 0  # the minimum of the ratios is not the raw neighbour's ratio
+
+
+def test_local_density_default_k_is_the_authors_16():
+    assert LocalDensityKNNBackend().density_k == 16
+    assert resolve("backend", "knn-density").factory().density_k == 16
 
 
 def test_local_density_rescaling_puts_a_sparse_domain_on_the_dense_domains_scale():
@@ -106,7 +115,9 @@ def test_local_density_rescaling_puts_a_sparse_domain_on_the_dense_domains_scale
                            _unit(np.array([0, 1.0, 0]) + 0.2 * rng.normal(size=(50, 3)))])
     tg = np.array([GROUPS[0]] * 100)
     plain = resolve("backend", "knn").factory().fit(x, g, np.array(["source"] * 210)).score_samples(test, tg)
-    rescaled = LocalDensityKNNBackend().fit(x, g, d).score_samples(test, tg)
+    # density_k below the sparse domain's 10 clips, so that a sparse clip's density is its own
+    # domain's (with the default 16 it reaches into the dense domain)
+    rescaled = LocalDensityKNNBackend(density_k=5).fit(x, g, d).score_samples(test, tg)
     # raw distances differ by an order of magnitude between the domains; rescaled ones do not
     assert np.median(plain[50:]) / np.median(plain[:50]) > 10
     assert 0.2 < np.median(rescaled[50:]) / np.median(rescaled[:50]) < 5

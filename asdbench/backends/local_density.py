@@ -1,21 +1,26 @@
-"""k-NN with local-density rescaling: the nearest-neighbour distance divided by that neighbour's
-own typical distance to its neighbours.
+"""k-NN with local-density rescaling: the smallest ratio of the distance to a training clip and
+that clip's own typical distance to its neighbours.
 
 Why: after a domain shift the ~10 target clips of a section lie far apart while the ~1000 source
 clips are dense, so a plain nearest-neighbour distance is large for every target-domain test clip,
 normal or not, and the decision threshold cannot serve both domains. Dividing by the local
-density of the training data (as in Wilkinghoff et al., "Keeping the balance: anomaly score
-calculation for domain generalization", ICASSP 2025, and ASDKit's local-density k-NN) puts both
-domains on one scale without needing domain labels at test time.
+density of the training data puts both domains on one scale without needing domain labels at
+test time (Wilkinghoff et al., "Keeping the balance: anomaly score calculation for domain
+generalization", ICASSP 2025, and "Local density-based anomaly score normalization for domain
+generalization", IEEE/ACM TASLP 2025 / arXiv 2509.10951; checked against the authors' code,
+``merlresearch/anomaly-score-normalization``, ``norm_type: ratio``).
 
-Per group, on L2-normalised embeddings, with all training clips pooled (no domain split):
+Per group, on L2-normalised embeddings, with all training clips as references (no domain split,
+as in the authors' code):
 
-* ``rho(y)`` = mean cosine distance of training clip ``y`` to its ``density_k`` nearest *other*
-  training clips;
-* score of ``x`` = ``d(x, y*) / rho(y*)`` with ``y*`` the training clip nearest to ``x``.
+* ``rho(y)`` = mean cosine distance of training clip ``y`` to its ``density_k`` (default 16, the
+  authors' configuration) nearest *other* training clips;
+* score of ``x`` = ``min_y d(x, y) / rho(y)`` over the training clips ``y`` (the minimum of the
+  rescaled distances, not the rescaled distance of the raw nearest neighbour).
 
-Training scores (for the decision threshold) are leave-one-out: a training clip's ``y*`` is its
-nearest other clip.
+The authors' distance is ``(1 - cos) / 2``; the ratio does not depend on that factor. Training
+scores (for the decision threshold, our addition) are leave-one-out: the minimum over the other
+training clips.
 """
 
 from __future__ import annotations
@@ -38,11 +43,11 @@ class LocalDensityGroupModel:
 
 
 class LocalDensityKNNBackend(GroupedBackend):
-    """Nearest-neighbour cosine distance divided by the neighbour's mean distance to its own k neighbours."""
+    """Smallest cosine distance to a training clip divided by that clip's mean distance to its k neighbours."""
 
     model_type = LocalDensityGroupModel
 
-    def __init__(self, density_k: int = 5, percentile: float = 90.0) -> None:
+    def __init__(self, density_k: int = 16, percentile: float = 90.0) -> None:
         self.density_k = density_k
         self.percentile = percentile
 
@@ -60,8 +65,7 @@ class LocalDensityKNNBackend(GroupedBackend):
 
     @staticmethod
     def _rescaled(model: LocalDensityGroupModel, dist: np.ndarray) -> np.ndarray:
-        nearest = np.argmin(dist, axis=1)
-        return dist[np.arange(dist.shape[0]), nearest] / model.density[nearest]
+        return np.min(dist / model.density[None, :], axis=1)
 
     def _score_group(self, model: LocalDensityGroupModel, x: np.ndarray) -> np.ndarray:
         return self._rescaled(model, cosine_distances(x, model.memory))

@@ -34,7 +34,7 @@ def register_backends(register: Callable[..., None]) -> None:
     register(
         "knn-density",
         lazy("asdbench.builtin.backend_factories:knn_density"),
-        "nearest-neighbour cosine distance rescaled by the neighbour's local density (5 neighbours)",
+        "smallest cosine distance to a training clip over its local density (16 neighbours), domains pooled",
     )
     register(
         "gmm",
