@@ -251,7 +251,8 @@ class LazyFactory:
     Registering ``LazyFactory("my_plugin.heavy:MyAugmenter", "one line")`` instead of the class
     keeps torch (or any heavy import) out of the plugin's registration module, so commands that
     only list, describe or compare (``asdbench plugins``, ``--help``, tab completion) stay fast.
-    ``inspect.signature`` and :attr:`target` import the real factory (``asdbench describe``).
+    ``inspect.signature`` and :attr:`target` import the real factory; ``asdbench describe`` reads
+    the signature and docstrings from the source file instead (:mod:`asdbench.static_signature`).
     """
 
     def __init__(self, target: str, doc: str = "") -> None:

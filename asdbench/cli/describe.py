@@ -12,7 +12,8 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
-from ..plugins import KINDS, Component, resolve
+from ..plugins import KINDS, Component, LazyFactory, resolve
+from ..static_signature import static_signature
 from .completion import complete_component_name
 
 # Clip length per preset: DCASE2023 (paper), DCASE2022, and the quick synthetic preset (2-s clips).
@@ -31,12 +32,23 @@ def parse_option(text: str) -> tuple[str, Any]:
     return key.strip().replace("-", "_"), value
 
 
-def _doc_of(component: Component) -> str:
-    """The docstrings that explain the options: the factory's and, for a lazy or wrapped
-    factory, the real target's (class docstring first)."""
-    target = getattr(component.factory, "target", component.factory)
+def _signature_and_docs(component: Component) -> tuple[inspect.Signature | None, list[str]]:
+    """The factory's signature and the docstrings that explain its options: the real target's
+    (class docstring first) and the factory's. A lazily registered factory is read from its
+    source file (:mod:`asdbench.static_signature`) so that describing it imports nothing heavy;
+    only a factory whose source does not say is imported."""
+    factory = component.factory
+    if isinstance(factory, LazyFactory):
+        static = static_signature(factory.path)
+        if static is not None:
+            return static
+    try:
+        signature: inspect.Signature | None = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None
+    target = getattr(factory, "target", factory)
     parts = [inspect.getdoc(obj) or "" for obj in (inspect.unwrap(target), target)]
-    return "\n".join(dict.fromkeys(p for p in parts if p))
+    return signature, list(dict.fromkeys(p for p in parts if p))
 
 
 def _meaning(name: str, doc: str, others: list[str]) -> str:
@@ -58,12 +70,11 @@ def _meaning(name: str, doc: str, others: list[str]) -> str:
 
 def option_rows(component: Component) -> list[dict[str, Any]]:
     """Each option of a component's factory: name, type, default (``required`` when none), meaning."""
-    try:
-        params = inspect.signature(component.factory).parameters.values()
-    except (TypeError, ValueError):
+    signature, docs = _signature_and_docs(component)
+    if signature is None:
         return []
-    doc = _doc_of(component)
-    params = list(params)
+    doc = "\n".join(docs)
+    params = list(signature.parameters.values())
     names = [p.name for p in params]
     rows = []
     for p in params:
@@ -145,11 +156,14 @@ def _describe_system(spec: str, as_json: bool = False) -> None:
 @click.option("--samples", type=click.IntRange(min=1), default=None, help="Clip length in samples (overrides --preset).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Option passed to the component's factory.")
 @click.option("--json", "as_json", is_flag=True, help="The component (its options: name, type, default, meaning) as JSON.")
-def describe(kind: str, name: str | None, preset: str, samples: int | None, options: tuple[str, ...], as_json: bool) -> None:
+@click.option("--layers/--no-layers", default=True, show_default=True,
+              help="For an embedder: build it and show its layer table (this imports torch).")
+def describe(kind: str, name: str | None, preset: str, samples: int | None, options: tuple[str, ...], as_json: bool,
+             layers: bool) -> None:
     """Describe a registered component, or list the components of KIND without NAME.
 
     Shows each option with its type, default and meaning, and for an embedder a layer table
-    (weights, MACs per clip). For ``system``, NAME may be any --ssl spec, e.g.
+    (weights, MACs per clip; ``--no-layers`` skips it and loads no torch). For ``system``, NAME may be any --ssl spec, e.g.
     ``regular+featex:featex.p=0.3``."""
     if name is None:
         _list_kind(kind, as_json)
@@ -162,7 +176,7 @@ def describe(kind: str, name: str | None, preset: str, samples: int | None, opti
     if as_json:
         click.echo(json.dumps(_record(component), indent=2, default=repr))
         return
-    if kind == "embedder":
+    if kind == "embedder" and layers:
         from ..model.summary import format_summary, summarize
 
         clip_samples = samples if samples is not None else PRESET_SAMPLES[preset]

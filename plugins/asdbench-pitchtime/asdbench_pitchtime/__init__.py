@@ -7,8 +7,8 @@ from typing import Any
 from asdbench.hookspecs import hookimpl
 from asdbench.plugins import lazy
 
-# The classes import torch; they are imported on first use, so that loading this plugin (every
-# asdbench command does) stays cheap for commands that only list or compare.
+# Imported on first use (and they import torch only inside the functions that compute), so that
+# loading this plugin (every asdbench command does) stays cheap for commands that only list or compare.
 _EXPORTS = {
     "DEFAULT_TRANSFORMS": ".augmenter", "PitchTimeAugmenter": ".augmenter", "Transform": ".augmenter",
     "parse_transform": ".augmenter", "fft_resample": ".transforms", "phase_vocoder": ".transforms",

@@ -14,14 +14,15 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from asdbench.components import Augmenter
 from asdbench.errors import ConfigError
 
 from .transforms import pitch_time
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_TRANSFORMS: tuple[str, ...] = ("identity", "pitch-2", "pitch+2", "stretch0.9", "stretch1.1")
 _PART = re.compile(r"^(pitch|stretch)\s*([+-]?\d+(?:\.\d+)?)$")
@@ -119,10 +120,12 @@ class PitchTimeAugmenter(Augmenter):
 
     def draw(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """The transformation index of every clip, uniform over ``0 .. T-1``."""
+        import torch
         return torch.randint(self.factor, (batch_size,), generator=generator)
 
     def __call__(self, data: torch.Tensor, labels: torch.Tensor,
                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
         if not isinstance(data, torch.Tensor) or data.dim() != 2:
             raise TypeError(f"pitchtime works on B x L waveforms, got {type(data).__name__} "
                             f"{tuple(getattr(data, 'shape', ()))}")
@@ -140,6 +143,7 @@ class PitchTimeAugmenter(Augmenter):
 
 def expand_labels(labels: torch.Tensor, block: torch.Tensor, factor: int) -> torch.Tensor:
     """``B x K`` labels -> ``B x (factor*K)`` with row ``b`` copied into block ``block[b]``."""
+    import torch
     batch, n_classes = labels.shape
     out = labels.new_zeros(batch, factor, n_classes)
     out[torch.arange(batch, device=labels.device), block.to(labels.device)] = labels

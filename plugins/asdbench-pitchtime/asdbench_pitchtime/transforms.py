@@ -20,8 +20,11 @@ Both happen in one vocoder pass (rate ``rate / f``) followed by one resampling.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
 
 
 def tile_to(wave: torch.Tensor, length: int) -> torch.Tensor:
@@ -39,6 +42,7 @@ def fft_resample(wave: torch.Tensor, length: int) -> torch.Tensor:
     Exact for periodic band-limited signals; when shortening, the truncation is the anti-alias
     filter. Amplitudes are preserved (the spectrum is rescaled by ``length / M``).
     """
+    import torch
     current = wave.shape[-1]
     if length == current:
         return wave
@@ -63,6 +67,7 @@ def phase_vocoder(wave: torch.Tensor, rate: float, length: int, n_fft: int = 102
     locked to their peak (see :func:`_locked_phases`), which keeps stationary partials (machine
     hum) coherent across frames, seams and transients.
     """
+    import torch
     half = n_fft // 2
     total = wave.shape[-1]
     needed = math.ceil(rate * length) + n_fft + hop_length
@@ -100,6 +105,7 @@ def _nearest_peak(mag: torch.Tensor, radius: int = 3) -> torch.Tensor:
     radius covers a Hann window's main lobe (+-2 bins) with margin; a bounded search is a
     handful of element-wise passes, where an unbounded one needs slow cumulative scans.
     """
+    import torch
     n_bins = mag.shape[-1]
     lower = torch.nn.functional.pad(mag[..., :-1], (1, 0), value=-1.0)
     upper = torch.nn.functional.pad(mag[..., 1:], (0, 1), value=-1.0)
@@ -127,6 +133,7 @@ def _locked_phases(mag: torch.Tensor, in_phase: torch.Tensor, advance: torch.Ten
     partial with inconsistent phases for the rest of the clip, which makes them interfere and
     loses up to a third of the level.
     """
+    import torch
     peaks = _nearest_peak(mag)
     relative = in_phase - torch.gather(in_phase, -1, peaks)
     # Time first: every step of the (inherently sequential) loop reads one contiguous block.
@@ -143,6 +150,7 @@ def _locked_phases(mag: torch.Tensor, in_phase: torch.Tensor, advance: torch.Ten
 
 def _wrap(angle: torch.Tensor) -> torch.Tensor:
     """Angles mapped to [-pi, pi]."""
+    import torch
     return angle - 2 * math.pi * torch.round(angle / (2 * math.pi))
 
 
@@ -153,6 +161,7 @@ def pitch_time(wave: torch.Tensor, semitones: float, rate: float, n_fft: int = 1
     ``semitones == 0`` and ``rate == 1`` return the input unchanged (no round trip through the
     STFT). Works on any device and on float16/bfloat16 input (computed in float32).
     """
+    import torch
     if semitones == 0 and rate == 1:
         return wave
     length = wave.shape[-1]

@@ -13,7 +13,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Imported on first use: the modules import torch, and every asdbench command loads this plugin.
+# Imported on first use: every asdbench command loads this plugin, most need none of the modules.
 _EXPORTS = {"FeatEx": ".featex", "exchange_labels": ".labels", "Mixup": ".mixup", "StatEx": ".statex",
             "exchange_statistics": ".statex", "ClassMix": ".classmix", "SpecAugment": ".specaugment"}
 __all__ = ["ClassMix", "FeatEx", "Mixup", "SpecAugment", "StatEx", "exchange_labels", "exchange_statistics", "__version__"]

@@ -19,17 +19,20 @@ any) keeps ``y_i``, as for every factor > 1 strategy. Random draws, in order: pa
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from asdbench.components import Augmenter, coin_flips
 from asdbench.errors import PluginError
 
 from .labels import batch_size_of, check_labels, check_probability, reject_unknown
 
+if TYPE_CHECKING:
+    import torch
+
 
 def other_class_partners(labels: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row, the partner with the highest score among rows of another class, and whether one exists."""
+    import torch
     classes = labels.argmax(dim=1)
     other = classes[:, None] != classes[None, :]
     masked = torch.where(other, scores, torch.full_like(scores, -1.0))
@@ -48,6 +51,7 @@ class ClassMix(Augmenter):
         self.p = check_probability(self.name, p)
 
     def __call__(self, data: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
         batch = batch_size_of(self.name, data)
         check_labels(self.name, labels, batch)
         if labels.shape[1] < 2:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from asdbench.components import Augmenter, coin_flips, partner_indices
 from asdbench.errors import PluginError
 
@@ -17,6 +16,9 @@ from .labels import (
     exchange_labels,
     reject_unknown,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 
 class FeatEx(Augmenter):
@@ -43,6 +45,7 @@ class FeatEx(Augmenter):
 
     def __call__(self, data: dict[str, torch.Tensor], labels: torch.Tensor,
                  generator: torch.Generator) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        import torch
         if not isinstance(data, dict) or self.swap not in data or len(data) < 2:
             keys = ", ".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
             raise PluginError(

@@ -7,16 +7,19 @@ classes). Applying two of them in sequence gives the proposed approach's 9C layo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from asdbench.errors import ConfigError, PluginError
+
+if TYPE_CHECKING:
+    import torch
 
 PARTNER_MODES = ("reversed", "random")
 
 
 def exchange_labels(labels: torch.Tensor, partner: torch.Tensor, exchanged: torch.Tensor) -> torch.Tensor:
     """``B x K`` soft labels -> ``B x 3K``: ``[y, 0, 0]`` kept, ``[0, y/2, y_partner/2]`` exchanged."""
+    import torch
     zeros = torch.zeros_like(labels)
     kept = torch.cat([labels, zeros, zeros], dim=1)
     swapped = torch.cat([zeros, 0.5 * labels, 0.5 * labels[partner]], dim=1)
@@ -25,6 +28,7 @@ def exchange_labels(labels: torch.Tensor, partner: torch.Tensor, exchanged: torc
 
 def check_labels(name: str, labels: Any, batch_size: int) -> None:
     """Labels must be a ``B x K`` tensor matching the batch."""
+    import torch
     if not isinstance(labels, torch.Tensor) or labels.ndim != 2 or labels.shape[0] != batch_size:
         shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
         raise PluginError(f"augmenter {name!r} needs labels of shape (batch={batch_size}, classes), got {shape}")
@@ -51,6 +55,7 @@ def reject_unknown(name: str, unknown: dict[str, Any], accepted: tuple[str, ...]
 
 def batch_size_of(name: str, data: Any, key: str | None = None) -> int:
     """Batch size of a tensor, or of ``data[key]`` for dict-shaped stages."""
+    import torch
     tensor = data if key is None else data[key]
     if not isinstance(tensor, torch.Tensor) or tensor.ndim < 2:
         where = "data" if key is None else f"data[{key!r}]"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from asdbench.components import Augmenter, coin_flips, partner_indices, uniform
 
 from .labels import (
@@ -16,6 +15,9 @@ from .labels import (
     check_probability,
     reject_unknown,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 ALONE_P = 1.0  # the paper's baseline applies mixup to every sample
 COMPOSED_P = 0.5  # ... and to half of them when another SSL strategy is used
@@ -67,6 +69,7 @@ class Mixup(Augmenter):
 
 def _mix(x: torch.Tensor, partner: torch.Tensor, lam: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
     """``l * x + (1 - l) * x[partner]`` on the rows in ``mixed``, ``x`` elsewhere (exactly)."""
+    import torch
     shape = (-1,) + (1,) * (x.ndim - 1)
     lam = lam.to(device=x.device, dtype=x.dtype).view(shape)
     return torch.where(mixed.to(x.device).view(shape), lam * x + (1 - lam) * x[partner], x)

@@ -1,7 +1,7 @@
 """Hook implementations: what ``asdbench plugins`` lists for this distribution.
 
-The augmenters are registered as lazy factories: their modules import torch, which a command
-that only lists or compares must not pay for.
+The augmenters are registered as lazy factories, and their modules import torch only inside the
+functions that compute: a command that lists, describes or compares does not pay for torch.
 """
 
 from __future__ import annotations

@@ -17,13 +17,15 @@ uniforms), time masks (``B x m_T x 2``), clip coins.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from asdbench.components import Augmenter, coin_flips
 from asdbench.errors import ConfigError
 
 from .labels import check_choice, check_probability, reject_unknown, spectrogram_batch
+
+if TYPE_CHECKING:
+    import torch
 
 FILLS = ("mean", "zero")
 
@@ -38,6 +40,7 @@ def band_masks(uniforms: torch.Tensor, max_width: int, size: int) -> torch.Tenso
     """``B x size`` booleans: the union of the bands drawn by ``uniforms`` (``B x masks x 2``).
 
     Width ``floor(u0 * (max_width + 1))``, start ``floor(u1 * (size - width + 1))``."""
+    import torch
     width = torch.floor(uniforms[..., 0] * (max_width + 1)).long().clamp(max=max_width)
     start = torch.floor(uniforms[..., 1] * (size - width + 1)).long().clamp(max=size - width)
     index = torch.arange(size, device=uniforms.device)
@@ -68,6 +71,7 @@ class SpecAugment(Augmenter):
 
     def __call__(self, data: dict[str, torch.Tensor], labels: torch.Tensor,
                  generator: torch.Generator) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        import torch
         x, batch = spectrogram_batch(self.name, data, self.key, labels)
         frames, bins = x.shape[-2], x.shape[-1]
         freq_u = torch.rand(batch, self.freq_masks, 2, generator=generator)

@@ -19,9 +19,8 @@ With either axis: ``X' = (X_i - mu_i) / (sigma_i + 1e-16) * sigma_p + mu_p``. La
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from asdbench.components import Augmenter, coin_flips, partner_indices
 
 from .labels import (
@@ -32,6 +31,9 @@ from .labels import (
     reject_unknown,
     spectrogram_batch,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 AXES = ("frequency", "time", "both")
 _DIM = {"frequency": -1, "time": -2}
@@ -47,6 +49,7 @@ def exchange_statistics(x: torch.Tensor, partner: torch.Tensor, over: str,
     ``a = sigma_p / (sigma + eps)`` and ``b = mu_p - mu * a``: one pass over the spectrogram
     instead of five (it is the size of the network's input), equal up to float rounding. Kept
     samples get ``a = 1, b = 0``, which reproduces them bit for bit."""
+    import torch
     sigma, mu = torch.std_mean(x, dim=_DIM[over], keepdim=True, correction=0)
     scale = sigma[partner] / (sigma + EPS)
     shift = mu[partner] - mu * scale
@@ -79,6 +82,7 @@ class StatEx(Augmenter):
 
     def __call__(self, data: dict[str, torch.Tensor], labels: torch.Tensor,
                  generator: torch.Generator) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        import torch
         x, batch = spectrogram_batch(self.name, data, self.key, labels)
         partner = partner_indices(batch, self.partner, generator, x.device)
         shape = (-1,) + (1,) * (x.ndim - 1)
