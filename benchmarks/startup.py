@@ -110,7 +110,7 @@ def main() -> None:
             median = statistics.median(s for s, _ in runs)
             results[label] = {"median_s": round(median, 3), "min_s": round(runs[0][0], 3),
                               "peak_rss_mb": round(runs[len(runs) // 2][1], 1), "repeat": args.repeat}
-            print(f"{label:<38} median {median:6.3f} s   min {runs[0][0]:6.3f} s", flush=True)
+            print(f"{label:<50} median {median:6.3f} s   min {runs[0][0]:6.3f} s", flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"(load average {load:.1f} on {os.cpu_count()} cores)")
     if args.json is not None:
