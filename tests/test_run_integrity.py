@@ -162,9 +162,16 @@ def test_resume_grows_the_run_refuses_contradictions_changed_data_and_retrains_c
     error = json.loads((seed1 / "trial.json").read_text())["error"]
     assert f"{seed1 / 'checkpoint.pt'}: corrupt checkpoint" in error and "--resume retrains this trial" in error
     assert (seed1 / "checkpoint.pt.corrupt").exists() and not (seed1 / ".checkpoint.pt.99999.tmp").exists()
+    # a SIGKILL inside an atomic write leaves .NAME.XXXXXXXX.tmp files, also beside finished results
+    stale = [run / ".results.csv.k3j9x0qa.tmp", run / "baseline" / "seed-0" / ".trial.json.a1b2c3d4.tmp"]
+    for path in stale:
+        path.write_text("half a file")
     again = _invoke([*base, "--resume", "--quiet"])
     assert again.exit_code == 0, again.output
     assert "skipping finished trial baseline/seed-0" in again.stderr
+    assert ("resume: removed 2 stale temporary file(s) left by an interrupted write (.results.csv.k3j9x0qa.tmp, "
+            "baseline/seed-0/.trial.json.a1b2c3d4.tmp)") in again.stderr
+    assert not any(path.exists() for path in stale)
     results = pd.read_csv(run / "results.csv")
     assert set(results.seed.astype(str)) == {"0", "1", "ensemble"}
     meta = json.loads((run / "run.json").read_text())

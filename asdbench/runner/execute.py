@@ -32,7 +32,7 @@ from .processes import RunInterrupted, interrupts_raise
 from .progress import make_progress
 from .ray_connect import RaySession, ray_session
 from .ray_executor import run_ray
-from .resume import write_dataset_record
+from .resume import remove_stale_temporaries, write_dataset_record
 from .trial import Trial, read_trial_status, run_trial
 
 
@@ -103,6 +103,11 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
 
     plan = plan if plan is not None else plan_run(config, run_dir, resume)
     config = plan.config
+    if resume:
+        removed = remove_stale_temporaries(run_dir)
+        if removed:
+            report(f"resume: removed {len(removed)} stale temporary file(s) left by an interrupted write "
+                   f"({', '.join(str(p.relative_to(run_dir)) for p in removed[:3])}{', ...' if len(removed) > 3 else ''})")
     with _executor(config, run_dir, resume, report) as session:
         execution = {"executor": config.executor, "workers": config.workers, "threads": config.threads}
         if session is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,32 @@ from .config import RunConfig
 
 DATASET_FILE = "dataset.json"
 RUN_FORMAT = 1
+# What an interrupted write leaves: ``.NAME.XXXXXXXX.tmp`` (asdbench.atomic), ``.NAME.PID.tmp``
+# (checkpoints) and ``.embeddings.PID.tmp.npz``.
+TEMPORARY_NAME = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path] | None:
+    """Delete the temporary files a killed process (SIGKILL inside an atomic write) left anywhere
+    in the run directory; returns them. ``None`` (nothing touched) while run.json says the run is
+    running in a process that is still alive or cannot be checked from here: its writes are live."""
+    from ..evaluation.run_state import process_alive
+
+    run_dir = Path(run_dir)
+    try:
+        meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    if meta.get("status") == "running" and process_alive(meta.get("process") or {}) is not False:
+        return None
+    removed = []
+    for path in sorted(run_dir.rglob(".*")):
+        if TEMPORARY_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def _clip_rows(dataset: Dataset) -> list[list[Any]]:
