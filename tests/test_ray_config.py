@@ -1,5 +1,6 @@
 """Ray executor without a cluster: task resources, executor options on --resume, runtime
-environments, and the connection's fast, explained failures (no run directory left behind)."""
+environments, and the connection's fast, explained failure for an unreachable address (no run
+directory left behind). A refused token is tested against a real head in test_ray_auth.py."""
 
 from __future__ import annotations
 
@@ -128,31 +129,3 @@ def test_an_unreachable_address_fails_at_once_and_leaves_no_run_directory(tmp_pa
     assert result.stderr.splitlines()[-1].startswith(f"Error: {where}: no Ray head node answers at {address} "
                                                      "(Connection refused")
     assert "Traceback" not in result.output and not (tmp_path / "r").exists()
-
-
-def test_a_refused_token_names_the_fix(tmp_path, monkeypatch):
-    """A cluster with token authentication (Ray 2.60's default for `ray start --head`) answers the
-    probe with an AuthenticationError; the message says what to set."""
-    pytest.importorskip("ray")
-    import ray._raylet
-    from ray.exceptions import AuthenticationError
-
-    with socket.socket() as server:  # something listens, so the TCP probe passes
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-
-        def refuse(address: str) -> None:
-            raise AuthenticationError("RPC error: InvalidAuthToken: Authentication token is missing or incorrect")
-
-        monkeypatch.setattr(ray._raylet, "GcsClient", refuse)
-        monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
-        address = f"127.0.0.1:{server.getsockname()[1]}"
-        result = CliRunner().invoke(main, ["run", "--executor", "ray", "--address", address, "--out", str(tmp_path),
-                                           "--name", "r"])
-    assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == (
-        f"Error: --address {address}: authentication refused; the cluster requires a token (Ray 2.60's "
-        "`ray start --head` turns token authentication on when the head has ~/.ray/auth_token) and this process "
-        "sends none: export RAY_AUTH_MODE=token and copy the head node's ~/.ray/auth_token here, or set "
-        "RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH); `ray get-auth-token` on the head prints it")
-    assert not (tmp_path / "r").exists()

@@ -7,8 +7,10 @@ In the trial folder (on the file system all nodes share):
   a trial was when its worker died;
 - ``progress.json``: the trial's current phase (``epoch 3/10``, ``embed``), read by the driver for
   its progress lines and by ``--trial-timeout``;
-- ``worker.log``: one line per phase, the traceback of a failure, and what ``faulthandler`` writes
-  when the process dies of a signal; the driver shows its last lines when the trial fails.
+- ``worker.log``: a header per attempt, a note when an earlier attempt left ``checkpoint.pt`` (the
+  trainer continues after its epoch), one line per phase, the traceback of a failure, and what
+  ``faulthandler`` writes when the process dies of a signal; the driver shows its last lines when
+  the trial fails.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .trial import Trial, run_trial, trial_dir
 WORKER_FILE = "worker.json"
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "worker.log"
+CHECKPOINT_FILE = "checkpoint.pt"  # the trainer's per-epoch checkpoint (runner/trial.py)
 
 
 def worker_identity() -> dict[str, Any]:
@@ -63,6 +66,8 @@ def ray_trial(config: dict[str, Any], trial: Trial, run_dir: str) -> dict[str, A
     with open(folder / LOG_FILE, "a", encoding="utf-8", buffering=1) as log:
         log.write(f"--- {trial.key} attempt {worker['attempt']} on {worker['host']} ({worker['node_ip']}), "
                   f"worker {worker['worker_id']}, pid {worker['pid']}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        if (folder / CHECKPOINT_FILE).is_file():
+            log.write(f"{CHECKPOINT_FILE} of an earlier attempt found: training continues after its last epoch\n")
         faulthandler.enable(log)  # a segfault or abort leaves its stack here
         shown = [""]
 
