@@ -48,15 +48,15 @@ class Run:
                     by_machine: bool = False) -> pd.DataFrame:
         """What ``asdbench compare RUN --format csv`` shows: one row per system, trial and cell
         (``mean``, ``std`` over seeds, ``n``), fractions (not percent)."""
-        from .evaluation.leaderboard import build_leaderboard, leaderboard_records
-        from .evaluation.runs import load_run
+        from .reports.leaderboard import build_leaderboard, leaderboard_records
+        from .results.runs import load_run
 
         board = build_leaderboard([load_run(self.path)], metrics=metrics, backend=backend, by_machine=by_machine)
         return pd.DataFrame(leaderboard_records(board))
 
     def system(self, name: str, seed: int | None = None, backend: str | None = None) -> TrainedSystem:
         """A trained system of this run: one seed's trial, or (``seed=None``) the ensemble."""
-        from .evaluation.layout import trial_dir
+        from .results.layout import trial_dir
 
         if name not in self.systems:
             raise DataError(f"{self.path}: no system {name!r} (systems: {', '.join(self.systems)})")
@@ -66,7 +66,7 @@ class Run:
 
 def open_run(path: PathLike) -> Run:
     """The finished (or partly finished) run directory at ``path``."""
-    from .evaluation.files import read_results_table
+    from .results.files import read_results_table
 
     folder = Path(path).expanduser()
     meta_path = folder / "run.json"

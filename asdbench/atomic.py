@@ -1,12 +1,24 @@
-"""Atomic file writes: a reader never sees a half-written result (temp name + ``os.replace``)."""
+"""Atomic file writes: a reader never sees a half-written file, a crash leaves no partial result.
+
+Every writer goes through :func:`atomic_write_with`: a unique temporary name beside the target
+(``.<name>.<random>.tmp``, so two processes never share one), fsync, then ``os.replace``. The
+temporary file is removed when writing fails; one left by a SIGKILL matches :data:`TEMP_GLOB`.
+This module sits below every package (data caches and downloads write atomically too), so it
+imports nothing heavy: torch and numpy are imported by the writers that need them.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+PathLike = str | os.PathLike[str]
+TEMP_GLOB = ".*.tmp"
+"""What a temporary file of an interrupted atomic write looks like (for clean-up)."""
 
 
 def _umask() -> int:
@@ -15,14 +27,15 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, with the permissions a plain ``open`` would give."""
+def atomic_write_with(path: PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Call ``write(handle)`` on a temporary file, fsync it and move it onto ``path``, with the
+    permissions a plain ``open`` would give; returns the path written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
@@ -30,11 +43,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    return atomic_write_with(path, lambda handle: handle.write(data))
 
 
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+def atomic_write_text(path: PathLike, text: str) -> Path:
+    """UTF-8 text (newlines written as given)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def atomic_torch_save(obj: Any, path: PathLike) -> Path:
+    """``torch.save`` through a file handle: the archive inside gets a fixed name, so equal
+    tensors give equal bytes."""
+    import torch
+
+    return atomic_write_with(path, lambda handle: torch.save(obj, handle))
+
+
+def atomic_save_npz(path: PathLike, **arrays: Any) -> Path:
+    """``numpy.savez`` (uncompressed) of the named arrays."""
+    import numpy as np
+
+    return atomic_write_with(path, lambda handle: np.savez(handle, **arrays))

@@ -106,7 +106,7 @@ def audio_files(paths: Iterable[PathLike]) -> list[Path]:
 
 
 def _section_option(section: str) -> str:
-    from .evaluation.naming import normalize_section
+    from .data.names import normalize_section
 
     try:
         return normalize_section(section)
@@ -263,7 +263,7 @@ class TrainedSystem:
 
         if not self.ensemble:
             return load_backend(self.trials[0].path / self.backend).decide(scores, groups)
-        from .evaluation.files import read_scores_table
+        from .results.files import read_scores_table
         from .runner.trial import decision_thresholds
 
         train = read_scores_table(_ensemble_dir(self.trials, self.backend) / "train_scores.csv")
@@ -273,7 +273,7 @@ class TrainedSystem:
 
 
 def _ensemble_dir(trials: Sequence[TrialRef], backend: str) -> Path:
-    from .evaluation.layout import ENSEMBLE
+    from .results.layout import ENSEMBLE
 
     return trials[0].path.parent / ENSEMBLE / backend
 

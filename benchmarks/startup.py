@@ -76,8 +76,8 @@ def _tiny_run(folder: Path) -> Path:
     import pandas as pd
 
     sys.path.insert(0, str(HERE.parent))
-    from asdbench.evaluation.metrics import score_clips
-    from asdbench.evaluation.tables import write_results_table
+    from asdbench.results.tables import write_results_table
+    from asdbench.scoring.metrics import score_clips
 
     rng = np.random.default_rng(0)
     n = 40

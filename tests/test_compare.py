@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from scipy import stats
 
 from asdbench.cli import main
-from asdbench.evaluation.files import RESULTS_COLUMNS, write_results_table
-from asdbench.evaluation.formatting import mean_std
-from asdbench.evaluation.paired import bootstrap_ci, paired_t_ci
+from asdbench.reports.formatting import mean_std
+from asdbench.reports.paired import bootstrap_ci, paired_t_ci
+from asdbench.results.files import RESULTS_COLUMNS, write_results_table
 
 # eval official score per seed 0, 1, 2
 OFFICIAL = {"baseline": [0.60, 0.62, 0.64], "featex": [0.65, 0.66, 0.70]}
@@ -299,6 +299,6 @@ def test_out_file_is_written(run_dir: Path, tmp_path: Path):
 
 
 def test_leaderboard_text_equals_the_cli(run_dir: Path):
-    from asdbench.evaluation.leaderboard import leaderboard_text
+    from asdbench.reports.leaderboard import leaderboard_text
 
     assert leaderboard_text([run_dir], "github") == compare(run_dir, "--format", "github")

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from sklearn.metrics import roc_auc_score
 
 from asdbench.cli import main
-from asdbench.evaluation.cumulative import NOTE, cumulative_results
-from asdbench.evaluation.files import RESULTS_COLUMNS, write_results_table
-from asdbench.evaluation.layout import backend_dir
-from asdbench.evaluation.metrics import score_clips
-from asdbench.evaluation.runs import load_run
-from asdbench.evaluation.tables import write_scores_table
+from asdbench.reports.cumulative import NOTE, cumulative_results
+from asdbench.results.files import RESULTS_COLUMNS, write_results_table
+from asdbench.results.layout import backend_dir
+from asdbench.results.runs import load_run
+from asdbench.results.tables import write_scores_table
+from asdbench.scoring.metrics import score_clips
 
 SEEDS = (0, 1, 2)
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from shared_data import VALVE  # noqa: E402
 
 from asdbench.cli import main
-from asdbench.evaluation import score_clips, write_challenge_files
+from asdbench.scoring import score_clips, write_challenge_files
 
 
 def eval_clips(seed: int = 0) -> pd.DataFrame:

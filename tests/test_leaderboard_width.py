@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from test_compare import compare, make_run, records
 
 from asdbench.cli import main
-from asdbench.evaluation.files import RESULTS_COLUMNS, write_results_table
-from asdbench.evaluation.formatting import mean_std
+from asdbench.reports.formatting import mean_std
+from asdbench.results.files import RESULTS_COLUMNS, write_results_table
 
 
 @pytest.fixture()

@@ -13,10 +13,10 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from asdbench.errors import ConfigError, DataError
-from asdbench.evaluation import MetricWarning, official_rule, score_clips, section_metrics
-from asdbench.evaluation.jackknife import jackknife_auc, official_ci95
-from asdbench.evaluation.metrics import EPS, arithmetic_mean, harmonic_mean
-from asdbench.evaluation.roc import partial_roc_auc, roc_auc
+from asdbench.scoring import MetricWarning, official_rule, score_clips, section_metrics
+from asdbench.scoring.jackknife import jackknife_auc, official_ci95
+from asdbench.scoring.metrics import EPS, arithmetic_mean, harmonic_mean
+from asdbench.scoring.roc import partial_roc_auc, roc_auc
 
 
 def as_dict(rows):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from asdbench.errors import DataError
-from asdbench.evaluation.files import (
+from asdbench.results.files import (
     RESULTS_COLUMNS,
     backend_dir,
     read_challenge_files,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from asdbench.evaluation.roc import partial_roc_auc, roc_auc, roc_points
+from asdbench.scoring.roc import partial_roc_auc, roc_auc, roc_points
 
 
 @pytest.mark.parametrize("max_fpr", [None, 0.1, 0.25, 1.0])

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from asdbench.cli import main
-from asdbench.evaluation import score_clips
-from asdbench.evaluation.files import backend_dir, write_results_table, write_trial_outputs
+from asdbench.results.files import backend_dir, write_results_table, write_trial_outputs
+from asdbench.scoring import score_clips
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -146,8 +146,8 @@ def test_dpi_sets_the_png_resolution(tmp_path: Path):
 
 
 def test_several_runs_share_one_figure_and_differences_are_noted(tmp_path: Path):
-    from asdbench.evaluation.plots import representatives
-    from asdbench.evaluation.runs import load_runs
+    from asdbench.reports.plots import representatives
+    from asdbench.results.runs import load_runs
 
     a, b = make_run(tmp_path / "a"), make_run(tmp_path / "b", with_ensemble=False)
     (a / "run.json").write_text('{"name": "a", "config": {"epochs": 10}}')

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError, DataError
-from ..evaluation.formatting import FORMATS, terminal_width
-from ..evaluation.run_state import RunState, read_run_state
+from ..reports.formatting import FORMATS, terminal_width
+from ..results.run_state import RunState, read_run_state
 from .evaluate import emit
 
 
@@ -103,9 +103,9 @@ def compare(
 
     A run that is incomplete or has failed trials gets a line under the table (a ``run_state``
     field in JSON); ``--strict`` makes it an error."""
-    from ..evaluation.leaderboard import build_leaderboard, render_leaderboard
-    from ..evaluation.paired import compare_paired, render_paired
-    from ..evaluation.runs import config_differences, load_runs
+    from ..reports.leaderboard import build_leaderboard, render_leaderboard
+    from ..reports.paired import compare_paired, render_paired
+    from ..results.runs import config_differences, load_runs
 
     if layout != "paper" and (reference is not None or reference_dataset is not None):
         raise ConfigError("--reference and --reference-dataset need --layout paper")
@@ -122,7 +122,7 @@ def compare(
         )
     note = ""
     if cumulative_ensemble:
-        from ..evaluation.cumulative import NOTE, cumulative_results
+        from ..reports.cumulative import NOTE, cumulative_results
 
         runs = [cumulative_results(run) for run in runs]
         if fmt in ("csv", "json"):
@@ -154,7 +154,7 @@ def paper_text(
     reference_dataset: str | None,
 ) -> str:
     """``--layout paper``: the table, with the reference given or configured (notes to stderr)."""
-    from ..evaluation.paper_layout import (
+    from ..reports.paper_layout import (
         build_paper_table,
         configured_reference,
         read_reference,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..evaluation.atomic import atomic_write_text
-from ..evaluation.formatting import FORMATS
-from ..evaluation.naming import DATASET_VERSIONS
+from ..atomic import atomic_write_text
+from ..data.names import DATASET_VERSIONS
+from ..reports.formatting import FORMATS
 
 
 def emit(text: str, out: Path | None) -> None:
@@ -56,9 +56,9 @@ def evaluate(
 ) -> None:
     """Score SUBMISSION_DIR (anomaly_score_<machine>_section_<XX>_test.csv files) with
     official DCASE semantics: AUC (source/target), pAUC, official score, jackknife CI."""
-    from ..evaluation.metrics import score_clips
-    from ..evaluation.report import render_evaluation
-    from ..evaluation.submission import label_submission
+    from ..reports.evaluation import render_evaluation
+    from ..scoring.metrics import score_clips
+    from ..scoring.submission import label_submission
 
     labelled = label_submission(submission_dir, ground_truth, split)
     for note in labelled.notes:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..evaluation.formatting import terminal_width
-from ..evaluation.leaderboard import leaderboard_text
+from ..reports.formatting import terminal_width
+from ..reports.leaderboard import leaderboard_text
 
 
 def print_leaderboard(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..evaluation.plots import FIGURE_FORMATS, plot_runs
+from ..reports.plots import FIGURE_FORMATS, plot_runs
 
 
 @click.command()

@@ -100,7 +100,7 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     With no options: the baseline and the proposed approach (combined), one seed, on the embedded
     synthetic dataset (quick preset).
     """
-    from ..evaluation.leaderboard import check_metrics
+    from ..reports.leaderboard import check_metrics
     from ..runner.config import given_values, make_config, resume_config
     from ..runner.execute import execute
     from ..runner.orchestrator import default_run_name

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..evaluation.layout import ENSEMBLE, backend_dir
+from ..results.layout import ENSEMBLE, backend_dir
 from .trial import score_and_write
 
 
@@ -15,7 +15,7 @@ def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, d
     """Average the finished seeds' scores per clip; writes ``<system>/ensemble/<backend>/``.
 
     Returns None when fewer than two seeds finished (an ensemble of one is not an ensemble)."""
-    from ..evaluation.files import read_scores_table
+    from ..results.files import read_scores_table
 
     tests, trains = [], []
     for seed in seeds:

@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from ..evaluation.formatting import percent
+from ..reports.formatting import percent
 from .config import RunConfig
 from .data import prepare
 from .executors import run_processes

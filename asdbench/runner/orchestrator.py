@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..atomic import atomic_write_json, atomic_write_text
 from ..errors import ConfigError
-from ..evaluation.layout import backend_dir
+from ..results.layout import backend_dir
 from ..systems import describe_system, resolve_system
 from .config import RunConfig
 from .ensemble import build_ensemble, ensemble_metrics

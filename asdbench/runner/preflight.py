@@ -18,8 +18,8 @@ from typing import Any
 
 from ..components import Dataset, SystemSpec
 from ..errors import AsdbenchError, PreflightError
-from ..evaluation.layout import safe_name
 from ..plugins import resolve
+from ..results.layout import safe_name
 from ..systems import resolve_system
 from .config import RunConfig
 

@@ -1,6 +1,6 @@
 """Honest process state: interruptions become a recorded state, children die with their parent,
 and a run whose process died is recognisable from its ``run.json`` (pid and host; see
-:func:`asdbench.evaluation.run_state.process_alive`).
+:func:`asdbench.results.run_state.process_alive`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..evaluation import layout
+from ..results import layout
 from ..training.trainer import EpochStats
 from .config import TENSORBOARD_MISSING, tensorboard_installed
 

@@ -27,9 +27,9 @@ import torch
 from ..allocator import serving_allocator
 from ..atomic import atomic_write_json, atomic_write_text
 from ..components import Clip
-from ..evaluation import layout
-from ..evaluation.scored import DECISION_PERCENTILE, decision_thresholds, scored_tables
 from ..plugins import resolve
+from ..results import layout
+from ..scoring.scored import DECISION_PERCENTILE, decision_thresholds, scored_tables
 from ..systems import describe_system, resolve_system
 from ..training.trainer import (
     TrainConfig,
@@ -247,7 +247,7 @@ def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_tab
                     percentile: float = DECISION_PERCENTILE) -> dict[str, Any]:
     """Challenge CSVs, per-clip tables and metric rows of one set of scores."""
     from ..atomic import atomic_write_text
-    from ..evaluation.files import write_challenge_files, write_scores_table
+    from ..results.files import write_challenge_files, write_scores_table
 
     table, train, metrics = scored_tables(test_table, test_scores, train_table, train_scores, dataset_version,
                                           percentile)

@@ -25,14 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .atomic import atomic_write_text
-from .naming import (
+from ..atomic import atomic_write_text
+from ..data.names import (
     challenge_file_name,
     normalize_section,
     parse_challenge_file_name,
     parse_ground_truth_file_name,
 )
+from ..errors import DataError
 
 __all__ = ["write_challenge_files", "read_challenge_files", "read_ground_truth"]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.names import challenge_file_name, labels_from_clip_name
 from ..errors import DataError
 from .challenge import read_challenge_files, read_ground_truth
-from .naming import challenge_file_name, labels_from_clip_name
 
 __all__ = ["LabelledSubmission", "label_submission"]
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import atomic_write_bytes, atomic_write_text
-from .challenge import read_challenge_files, read_ground_truth, write_challenge_files
+from ..atomic import atomic_write_bytes, atomic_write_text
+from ..data.names import challenge_file_name, labels_from_clip_name, normalize_section
+from ..scoring.challenge import read_challenge_files, read_ground_truth, write_challenge_files
 from .layout import (
     ENSEMBLE,
     RESULTS_FILE,
@@ -25,7 +26,6 @@ from .layout import (
     trial_dir,
     trial_name,
 )
-from .naming import challenge_file_name, labels_from_clip_name, normalize_section
 from .tables import (
     RESULTS_COLUMNS,
     SCORES_COLUMNS,

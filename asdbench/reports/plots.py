@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write_bytes
 from ..errors import AsdbenchError, ConfigError, DataError
-from .atomic import atomic_write_bytes
-from .layout import ENSEMBLE, safe_name, scores_table_path, trial_dir
+from ..results.layout import ENSEMBLE, safe_name, scores_table_path, trial_dir
+from ..results.runs import RunResults, config_differences, load_runs
+from ..results.tables import read_scores_table
 from .leaderboard import build_leaderboard
-from .runs import RunResults, config_differences, load_runs
-from .tables import read_scores_table
 
 __all__ = ["FIGURE_FORMATS", "PlotReport", "Figures", "plot_runs", "plot_run", "figure_class"]
 

@@ -7,8 +7,14 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..scoring.roc import (
+    MAX_FPR,
+    partial_roc_auc,
+    roc_auc,
+    roc_points,
+    two_classes,
+)
 from .plots import Figures, Representative, figure_class, stem
-from .roc import MAX_FPR, partial_roc_auc, roc_auc, roc_points, two_classes
 
 
 def _labelled(rep: Representative) -> pd.DataFrame:

@@ -22,9 +22,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .formatting import DECIMALS, ColumnGroup, mean_std, render_records, render_text_table
-from .metrics import ALL, MIXED, SECTION_METRICS
-from .runs import RunResults, config_differences
+from ..results.runs import RunResults, config_differences
+from ..scoring.metrics import ALL, MIXED, SECTION_METRICS
+from .formatting import (
+    DECIMALS,
+    ColumnGroup,
+    mean_std,
+    render_records,
+    render_text_table,
+)
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -436,7 +442,7 @@ def leaderboard_text(
     width: int | None = None,
 ) -> str:
     """Load run directories and render their leaderboard (what ``asdbench compare`` prints)."""
-    from .runs import load_runs
+    from ..results.runs import load_runs
 
     board = build_leaderboard(
         load_runs(list(run_dirs)),

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.names import DATASET_VERSIONS, normalize_section
 from ..errors import ConfigError, DataError
 from .jackknife import official_ci95
-from .naming import DATASET_VERSIONS, normalize_section
 from .roc import MAX_FPR, partial_roc_auc, roc_auc
 
 __all__ = [

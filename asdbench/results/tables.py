@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import atomic_write_text
+from ..data.names import normalize_section
 from ..errors import DataError
-from .atomic import atomic_write_text
-from .naming import normalize_section
 
 __all__ = [
     "SCORES_COLUMNS",

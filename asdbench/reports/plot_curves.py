@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .layout import trial_dir
+from ..results.layout import trial_dir
 from .plots import Figures, Representative, figure_class
 
 HISTORY_FILE = "history.csv"  # written by asdbench.runner.history (not imported: no torch here)

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError
+from ..results.runs import RunResults
 from .formatting import (
     DECIMALS,
     ColumnGroup,
@@ -45,7 +46,6 @@ from .leaderboard import (
     Cell,
     build_leaderboard,
 )
-from .runs import RunResults
 
 __all__ = [
     "REFERENCE_COLUMNS",

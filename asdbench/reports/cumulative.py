@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .layout import ENSEMBLE, RUN_FILE, backend_dir
-from .runs import RunResults
-from .scored import scored_tables
-from .tables import read_scores_table
+from ..results.layout import ENSEMBLE, RUN_FILE, backend_dir
+from ..results.runs import RunResults
+from ..results.tables import read_scores_table
+from ..scoring.scored import scored_tables
 
 NOTE = ("cumulative ensembles: the row of seed k is the ensemble of the first k seeds "
         "(the author's script 2023-07-31 .. 2024-03-12), so mean ± std is over ensembles of growing size")

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..results.runs import RunResults
 from .formatting import DECIMALS, percent, render_records, render_text_table
 from .leaderboard import Column, Leaderboard, Row, build_leaderboard
-from .runs import RunResults
 
 __all__ = ["PairedResult", "paired_t_ci", "bootstrap_ci", "compare_paired", "render_paired"]
 

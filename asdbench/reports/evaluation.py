@@ -11,9 +11,9 @@ import math
 
 import pandas as pd
 
+from ..results.tables import METRIC_COLUMNS
+from ..scoring.metrics import ALL, MIXED
 from .formatting import DECIMALS, percent, render_records, render_text_table
-from .metrics import ALL, MIXED
-from .tables import METRIC_COLUMNS
 
 __all__ = ["render_evaluation"]
 
