@@ -4,7 +4,7 @@ installed, else the C library's own.
 Why: a training step at the paper preset allocates and frees ~2 GB of activations in tensors of
 a few hundred sizes. glibc's malloc either maps and zero-fills every large block again each step
 (~10^6 page faults, about 1 s a step on 2 cores) or, told to keep them on its heap
-(:func:`asdbench.training.trainer.host_memory_reuse`), fragments that heap to ~1.7x the live
+(:func:`host_memory_reuse`), fragments that heap to ~1.7x the live
 peak. jemalloc keeps freed blocks in size classes; told never to hand freed pages back to the
 kernel (``MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1``, set unless ``MALLOC_CONF`` is set
 already) it reuses them without faults. On the 2-core development machine a bf16 step was at least as
@@ -24,11 +24,14 @@ the path of an allocator library to preload. Debian/Ubuntu packages: ``libjemall
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
+import functools
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -191,3 +194,57 @@ def _reexec(environ: Mapping[str, str]) -> None:
         os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], dict(environ))
     except OSError:  # could not re-execute (permissions, a vanished interpreter): go on as we are
         return
+
+
+# -- glibc malloc tuning (when no preferred allocator is loaded) ------------------------------
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc mallopt parameters
+_GLIBC_DEFAULTS = {_M_TRIM_THRESHOLD: 128 * 1024, _M_MMAP_MAX: 65536}
+_reuse_depth = 0
+
+
+@functools.cache
+def _glibc() -> Any:
+    """glibc's ``mallopt``/``malloc_trim``, or None on other C libraries and platforms."""
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def host_memory_reuse(enabled: bool = True) -> Iterator[bool]:
+    """While inside, glibc serves large allocations from its heap and keeps freed memory.
+
+    Why: glibc gives every allocation above 32 MB its own ``mmap`` and unmaps it when freed, so
+    each training step maps and zero-fills all its activations again: about 10^6 page faults and
+    ~1 s of kernel CPU time per paper-preset step on CPU. Kept on the heap, a step reuses the pages
+    of the previous one (RSS stays at the step's peak instead of dropping between steps). On exit
+    the defaults return and free memory is handed back (``malloc_trim``). No numbers change; a
+    no-op where glibc is not the C library or another allocator is loaded (jemalloc or tcmalloc,
+    above, reuse freed blocks by themselves, with less fragmentation). Yields
+    whether it is active.
+    """
+    global _reuse_depth
+    libc = _glibc() if enabled and serving_allocator() == "system" else None
+    if libc is None:
+        yield False
+        return
+    _reuse_depth += 1
+    if _reuse_depth == 1:
+        libc.mallopt(_M_MMAP_MAX, 0)
+        libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+    try:
+        yield True
+    finally:
+        _reuse_depth -= 1
+        if _reuse_depth == 0:
+            for option, value in _GLIBC_DEFAULTS.items():
+                libc.mallopt(option, value)
+            libc.malloc_trim(0)

@@ -21,11 +21,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .components import CLASS_SETS, Augmenter, SystemSpec
 from .errors import ConfigError, PluginError
-from .plugins import get_registry, loading_note
+from .plugins import get_registry, loading_note, resolve
+
+if TYPE_CHECKING:
+    from .components import Embedder
+    from .training.pipeline import AugmenterPipeline
+    from .training.trainer import TrainingModel
 
 HEAD_TOKENS = ("regular", "ssl")
 TOP_LEVEL_OPTIONS = {"ssl_class_labels", "ssl_trainable_centres"}
@@ -214,3 +220,75 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     return repr(value)
+
+
+# -- assembling what a system trains (the one place that turns names into objects) ------------
+
+def build_embedder(name: str, options: dict[str, Any], system: SystemSpec, clip_samples: int) -> Embedder:
+    """The embedder a system trains: the run's options, overridden by the system's ``embedder.*``
+    options (also what ``asdbench score`` rebuilds before loading ``weights.pt``)."""
+    return resolve("embedder", name).factory(clip_samples, **{**options, **system.options.get("embedder", {})})
+
+
+def build_head(system: SystemSpec, head: str, embedding_dim: int, n_classes: int, trainable: bool,
+               loss: str, loss_options: dict[str, Any]) -> Any:
+    """The loss head ``head``: the system's loss for it (``loss=adaproj`` in the spec) or the run's
+    ``loss``.
+
+    Options, later ones winning: the run's ``loss_options`` (only when the head uses the run's
+    loss), the spec's ``loss.<option>`` (every head) and ``<loss name>.<option>`` (that loss only).
+    """
+    name = system.losses.get(head, loss)
+    options = {**(loss_options if name == loss else {}), **system.options.get("loss", {}),
+               **system.options.get(name, {})}
+    return resolve("loss", name).factory(embedding_dim, n_classes, trainable, **options)
+
+
+def build_training_model(system: SystemSpec, clip_samples: int, n_classes: int, *, seed: int = 0,
+                         embedder: str = "two-branch", embedder_options: dict[str, Any] | None = None,
+                         loss: str = "sub-cluster-adacos", loss_options: dict[str, Any] | None = None,
+                         init_weights: str | Path | None = None) -> tuple[TrainingModel, AugmenterPipeline]:
+    """Embedder + heads + augmenter pipeline of a system, initialised from ``seed``: the regular
+    head has ``n_classes`` classes with frozen centres, the SSL head ``n_classes * prod(factors)``
+    (or only the pseudo-classes without class labels). ``init_weights`` then replaces the
+    embedder's initial weights (:func:`load_initial_weights`)."""
+    import torch
+
+    from .training.pipeline import AugmenterPipeline
+    from .training.trainer import TrainingModel
+
+    torch.manual_seed(seed)
+    net = build_embedder(embedder, dict(embedder_options or {}), system, clip_samples)
+    augmenters = build_augmenters(system)
+    heads: dict[str, Any] = {}
+    if "regular" in system.heads:
+        heads["regular"] = build_head(system, "regular", net.embedding_dim, n_classes, False, loss, dict(loss_options or {}))
+    if "ssl" in system.heads:
+        base = n_classes if system.ssl_class_labels else 1
+        heads["ssl"] = build_head(system, "ssl", net.embedding_dim, base * label_factor(augmenters),
+                                  system.ssl_trainable_centres, loss, dict(loss_options or {}))
+    if init_weights is not None:
+        load_initial_weights(net, Path(init_weights))
+    return TrainingModel(net, heads, system.ssl_class_labels), AugmenterPipeline(augmenters)
+
+
+def load_initial_weights(embedder: Embedder, path: Path) -> None:
+    """Start from given embedder weights: a ``.npz`` in the Keras key scheme of the author's code
+    (:mod:`asdbench.model.keras_import`) or a ``.pt`` state_dict (e.g. a trial's ``weights.pt``).
+    A file that does not fit the embedder is a ``ConfigError`` naming it."""
+    import torch
+
+    if path.suffix == ".npz":
+        from .model.keras_import import load_keras_weights
+        from .model.two_branch import TwoBranchEmbedder
+
+        if not isinstance(embedder, TwoBranchEmbedder):
+            raise ConfigError(f"--init-weights {path}: Keras weights fit the two-branch embedder only")
+        load_keras_weights(embedder, path)
+        return
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        embedder.load_state_dict(state)
+    except (RuntimeError, OSError, ValueError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--init-weights {path}: not an embedder state_dict of this system ({first})") from None

@@ -39,6 +39,7 @@ __all__ = [
     "tiny_data",
     "tiny_embeddings",
     "tiny_features",
+    "train_system",
 ]
 
 SAMPLE_RATE = 16000
@@ -329,3 +330,21 @@ def scripted_uniforms(draws: list[np.ndarray] | list[torch.Tensor]) -> Iterator[
         yield sizes
     finally:
         _SCRIPTED_UNIFORMS.reset(token)
+
+
+# --------------------------------------------------------------------------------------------
+# Training a system end to end, as a run does (without a run directory)
+# --------------------------------------------------------------------------------------------
+
+def train_system(system: Any, read: Callable[[np.ndarray], np.ndarray], class_ids: np.ndarray, n_classes: int,
+                 clip_samples: int, config: Any = None, **trainer_options: Any) -> Any:
+    """Build ``system`` (a spec string or a resolved ``SystemSpec``) with ``config.seed`` and train
+    it on ``read`` with :class:`asdbench.training.trainer.Trainer`; returns the trained
+    ``TrainingModel``. ``trainer_options``: the trainer's ``checkpoint``, ``progress``, ``on_epoch``."""
+    from .systems import build_training_model, resolve_system
+    from .training.trainer import TrainConfig, Trainer
+
+    config = config if config is not None else TrainConfig()
+    spec = resolve_system(system) if isinstance(system, str) else system
+    model, pipeline = build_training_model(spec, clip_samples, n_classes, seed=config.seed)
+    return Trainer(config, **trainer_options).fit(model, pipeline, read, class_ids, n_classes)

@@ -240,8 +240,9 @@ class TrainedSystem:
         import torch
 
         from .data.audio import load_clip
-        from .systems import resolve_system
-        from .training.trainer import build_embedder, extract_embeddings, pick_device
+        from .systems import build_embedder, resolve_system
+        from .training.device import pick_device
+        from .training.inference import extract_embeddings
 
         config = self.config
         embedder = build_embedder(config["embedder"], dict(config.get("embedder_options", {})),

@@ -35,8 +35,7 @@ def child(precision: str, steps: int, reuse: bool) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     from speed import CLASSES, SAMPLES, Variant, peak_rss_mb, training_step
 
-    from asdbench.allocator import serving_allocator
-    from asdbench.training.trainer import host_memory_reuse
+    from asdbench.allocator import host_memory_reuse, serving_allocator
 
     _, step = training_step(Variant("optimised", precision, channels_last=True, reuse_host_memory=reuse))
     rng = np.random.default_rng(0)

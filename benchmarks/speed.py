@@ -100,25 +100,25 @@ class Variant:
 def train_config(v: Variant) -> Any:
     from asdbench.training.trainer import TrainConfig
 
-    return TrainConfig(device="cpu", precision=v.precision, compile=v.compile,
-                       embedder_options={"channels_last": v.channels_last},
-                       reuse_host_memory=v.reuse_host_memory)
+    return TrainConfig(device="cpu", precision=v.precision, compile=v.compile, reuse_host_memory=v.reuse_host_memory)
 
 
 def training_step(v: Variant, samples: int = SAMPLES) -> tuple[Any, Any]:
     """The model of variant ``v`` (train mode) and ``step(wave, y)``: one optimisation step of the
     system's trainer with Adam as the trainer builds it (the augmenters draw from a seeded generator)."""
-    from asdbench.systems import resolve_system
-    from asdbench.training.trainer import Trainer, build_model, compile_embedder
+    from asdbench.systems import build_training_model, resolve_system
+    from asdbench.training.device import compile_embedder
+    from asdbench.training.trainer import Trainer
 
     cfg = train_config(v)
     system = resolve_system(SYSTEM)
-    model, pipeline = build_model(cfg, system, samples, CLASSES)
+    model, pipeline = build_training_model(system, samples, CLASSES, seed=cfg.seed,
+                                           embedder_options={"channels_last": v.channels_last})
     if v.compile:
         compile_embedder(model.embedder)
     model.train()
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3, eps=1e-7)
-    trainer = Trainer(cfg, system)
+    trainer = Trainer(cfg)
     generator = torch.Generator().manual_seed(0)
 
     def step(wave: torch.Tensor, y: torch.Tensor) -> None:
@@ -192,7 +192,8 @@ def _variant_main(conn: Any, name: str, precision: str, channels_last: bool, com
 
     try:
         torch.set_num_threads(threads)
-        from asdbench.training.trainer import extract_embeddings, host_memory_reuse
+        from asdbench.allocator import host_memory_reuse
+        from asdbench.training.inference import extract_embeddings
 
         t0 = time.perf_counter()
         model, step = training_step(Variant(name, precision, channels_last, compile_, reuse))
@@ -307,10 +308,9 @@ def write_cache(folder: Path, n: int, samples: int = SAMPLES) -> Path:
 
 def child_rss(path: Path, steps: int, batch: int, precision: str, reuse: bool) -> dict[str, Any]:
     """Runs in a fresh process: train ``steps`` steps on random batches read from the cache."""
-    from asdbench.allocator import serving_allocator
+    from asdbench.allocator import host_memory_reuse, serving_allocator
     from asdbench.components import Clip
     from asdbench.data.cache import ClipCache
-    from asdbench.training.trainer import host_memory_reuse
 
     manifest = json.loads(path.with_suffix(".json").read_text())
     n, samples = manifest["shape"]
@@ -429,7 +429,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from asdbench.allocator import loaded_allocator, serving_allocator
-    from asdbench.training.trainer import cpu_has_native_bf16
+    from asdbench.training.device import cpu_has_native_bf16
 
     precision = args.precision or ("bf16" if cpu_has_native_bf16() else "fp32")
     if args.child_rss is not None:

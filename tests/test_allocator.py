@@ -133,7 +133,7 @@ def test_command_reexecutes_once_under_the_chosen_library(tmp_path):
 CHILD = """
 import json
 from asdbench.allocator import loaded_allocator
-from asdbench.training.trainer import host_memory_reuse
+from asdbench.allocator import host_memory_reuse
 with host_memory_reuse() as active:
     pass
 print(json.dumps([loaded_allocator()["name"], active]))
@@ -170,12 +170,13 @@ import hashlib, json
 import numpy as np, torch
 from asdbench.allocator import loaded_allocator
 from asdbench.systems import resolve_system
-from asdbench.training.trainer import TrainConfig, Trainer
+from asdbench.testing import train_system
+from asdbench.training.trainer import TrainConfig
 rng = np.random.default_rng(0)
 waves = (0.3 * rng.standard_normal((16, 8000))).astype(np.float32)
 ids = np.arange(16) % 4
 config = TrainConfig(epochs=1, batch_size=8, seed=3, device="cpu", precision="PRECISION")
-model = Trainer(config, resolve_system("combined")).fit(lambda idx: waves[np.asarray(idx)], ids, 4, 8000)
+model = train_system("combined", lambda idx: waves[np.asarray(idx)], ids, 4, 8000, config)
 digest = hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in model.state_dict().values())).hexdigest()
 print(json.dumps([loaded_allocator()["name"], digest]))
 """

@@ -7,15 +7,16 @@ import pytest
 from test_trainer import SAMPLES, C, _data
 
 from asdbench.runner.history import TrainingHistory
-from asdbench.systems import resolve_system
+from asdbench.systems import build_training_model, resolve_system
 from asdbench.training.trainer import TrainConfig, Trainer
 
 
 def _fit(epochs: int, history: TrainingHistory, checkpoint=None, progress=None):
     read, ids = _data()
-    trainer = Trainer(TrainConfig(epochs=epochs, batch_size=8, seed=1, device="cpu"), resolve_system("combined"),
-                      checkpoint=checkpoint, progress=progress, on_epoch=history.add)
-    return trainer, trainer.fit(read, ids, C, SAMPLES)
+    config = TrainConfig(epochs=epochs, batch_size=8, seed=1, device="cpu")
+    model, pipeline = build_training_model(resolve_system("combined"), SAMPLES, C, seed=config.seed)
+    trainer = Trainer(config, checkpoint=checkpoint, progress=progress, on_epoch=history.add)
+    return trainer, trainer.fit(model, pipeline, read, ids, C)
 
 
 def test_history_has_one_row_per_epoch_with_every_part_of_the_loss(tmp_path):

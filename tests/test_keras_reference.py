@@ -24,8 +24,9 @@ from asdbench.model.keras_import import (
     reference_stages,
 )
 from asdbench.model.two_branch import TwoBranchEmbedder
+from asdbench.systems import build_training_model
 from asdbench.testing import scripted_uniforms
-from asdbench.training.trainer import TrainConfig, Trainer, build_model
+from asdbench.training.trainer import TrainConfig, Trainer
 
 REFERENCE = SHARED_DATA.parent / "reference" / "keras-two-branch.npz"
 pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason=f"reference vectors not found ({REFERENCE})")
@@ -92,7 +93,7 @@ def test_the_textbook_order_is_a_different_function(ref) -> None:
 def test_one_training_batch_of_the_proposed_approach_reproduces_the_reference(ref) -> None:
     system = SystemSpec(augmenters=("mixup", "statex", "featex"), heads=("regular", "ssl"))
     config = TrainConfig(precision="fp32", device="cpu")
-    model, pipeline = build_model(config, system, SAMPLES, N_CLASSES)
+    model, pipeline = build_training_model(system, SAMPLES, N_CLASSES, seed=config.seed)
     load_keras_weights(model.embedder, ref)
     heads = model.heads
     assert heads["regular"].n_classes == N_CLASSES and heads["ssl"].n_classes == 9 * N_CLASSES
@@ -106,7 +107,7 @@ def test_one_training_batch_of_the_proposed_approach_reproduces_the_reference(re
     model.train()
     draws = [ref["train/mix_lam"], ref["train/mix_u"], ref["train/sx_u"], ref["train/fx_u"]]
     with scripted_uniforms(draws) as sizes:
-        total, _ = Trainer(config, system)._loss(model, pipeline, torch.Generator().manual_seed(0),
+        total, _ = Trainer(config)._loss(model, pipeline, torch.Generator().manual_seed(0),
                                               torch.from_numpy(ref["in/wave"]), torch.from_numpy(ref["train/y"]))
     for h in hooks:
         h.remove()

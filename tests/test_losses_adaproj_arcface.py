@@ -12,8 +12,7 @@ from test_losses import _batch
 from asdbench.errors import ConfigError
 from asdbench.losses import AdaProj, ArcFace
 from asdbench.plugins import resolve
-from asdbench.systems import resolve_system
-from asdbench.training.trainer import TrainConfig, build_model
+from asdbench.systems import build_training_model, resolve_system
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -142,7 +141,7 @@ def test_frozen_centres_are_buffers_and_bad_options_name_the_option() -> None:
 ])
 def test_losses_serve_as_regular_and_ssl_heads_with_mixup_labels(spec: str, regular: str, ssl: str | None) -> None:
     c, samples = 4, 8000
-    model, pipeline = build_model(TrainConfig(), resolve_system(spec), samples, c)
+    model, pipeline = build_training_model(resolve_system(spec), samples, c)
     assert type(model.heads["regular"]).__name__ == regular and model.heads["regular"].n_classes == c
     assert not any(p.requires_grad for p in model.heads["regular"].parameters())  # frozen regular centres
     if ssl is None:

@@ -18,20 +18,15 @@ import pytest
 import torch
 from equivalence import run_both_with_gradients
 
+from asdbench.allocator import host_memory_reuse
 from asdbench.errors import ConfigError
 from asdbench.model.two_branch import TwoBranchEmbedder
-from asdbench.systems import resolve_system
-from asdbench.training import trainer as trainer_module
-from asdbench.training.trainer import (
-    TrainConfig,
-    Trainer,
-    build_model,
-    compile_embedder,
-    extract_embeddings,
-    host_memory_reuse,
-    prefetched,
-    resolve_precision,
-)
+from asdbench.systems import build_training_model, resolve_system
+from asdbench.testing import train_system
+from asdbench.training import device as device_module
+from asdbench.training.device import compile_embedder, resolve_precision
+from asdbench.training.inference import extract_embeddings, prefetched
+from asdbench.training.trainer import TrainConfig, Trainer
 
 SAMPLES = 8000  # 0.5 s: the real network on a short clip
 C = 4
@@ -50,7 +45,7 @@ def _data(n: int = 16, seed: int = 0):
 def _fit(**options):
     waves, ids = _data()
     config = TrainConfig(epochs=1, batch_size=8, seed=3, device=options.pop("device", "cpu"), **options)
-    return Trainer(config, resolve_system("combined")).fit(lambda idx: waves[np.asarray(idx)], ids, C, SAMPLES)
+    return train_system("combined", lambda idx: waves[np.asarray(idx)], ids, C, SAMPLES, config)
 
 
 # -- precision policy --------------------------------------------------------------------------
@@ -58,12 +53,12 @@ def _fit(**options):
 def test_precision_policy(monkeypatch):
     assert resolve_precision(CPU, "fp32") == "fp32"
     assert resolve_precision(CPU, "bf16") == "bf16"
-    monkeypatch.setattr(trainer_module, "AUTO_CPU_BF16", False)
+    monkeypatch.setattr(device_module, "AUTO_CPU_BF16", False)
     assert resolve_precision(CPU, "auto") == "fp32"
-    monkeypatch.setattr(trainer_module, "AUTO_CPU_BF16", True)
-    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(device_module, "AUTO_CPU_BF16", True)
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: True)
     assert resolve_precision(CPU, "auto") == "bf16"
-    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision(CPU, "auto") == "fp32"  # emulated bf16 is slower than fp32
     gpu = torch.device("cuda")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
@@ -80,7 +75,7 @@ def test_cpu_has_native_bf16_reads_the_cpu_flags():
     with open("/proc/cpuinfo", encoding="utf-8") as handle:
         flags = next((line for line in handle if line.startswith("flags")), "")
     expected = "avx512_bf16" in flags.split() or "amx_bf16" in flags.split()
-    assert trainer_module.cpu_has_native_bf16() is expected
+    assert device_module.cpu_has_native_bf16() is expected
 
 
 # -- bf16 on CPU -------------------------------------------------------------------------------
@@ -88,7 +83,7 @@ def test_cpu_has_native_bf16_reads_the_cpu_flags():
 def test_bf16_step_runs_the_network_in_bf16_and_the_heads_in_float32(monkeypatch):
     system = resolve_system("combined")
     config = TrainConfig(device="cpu", precision="bf16", seed=1)
-    model, pipeline = build_model(config, system, SAMPLES, C)
+    model, pipeline = build_training_model(system, SAMPLES, C, seed=config.seed)
     seen = []
     for name, head in model.heads.items():
         original = head.forward
@@ -108,7 +103,7 @@ def test_bf16_step_runs_the_network_in_bf16_and_the_heads_in_float32(monkeypatch
 
     monkeypatch.setattr(model.embedder, "encode", encode_spy)
     waves, ids = _data(8)
-    trainer = Trainer(config, system)
+    trainer = Trainer(config)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     model.train()
     loss, _ = trainer._step(model, pipeline, optimizer, torch.Generator().manual_seed(0), torch.from_numpy(waves),
@@ -208,7 +203,7 @@ def test_prefetch_and_memory_reuse_leave_training_bit_for_bit_unchanged():
 
 FAULTS_SCRIPT = """
 import json, resource, torch
-from asdbench.training.trainer import host_memory_reuse
+from asdbench.allocator import host_memory_reuse
 
 def faults(mb=64):
     # fewest page faults of allocating + filling a large buffer again, of 5 tries (the kernel's
@@ -279,9 +274,10 @@ def test_cuda_training_and_extraction(precision):
 def test_cuda_fp16_uses_loss_scaling_and_checkpoints_it(tmp_path):
     waves, ids = _data()
     config = TrainConfig(epochs=1, batch_size=8, seed=3, device="cuda", precision="fp16")
-    trainer = Trainer(config, resolve_system("combined"), checkpoint=tmp_path / "c.pt")
+    trainer = Trainer(config, checkpoint=tmp_path / "c.pt")
     assert trainer.scaler.is_enabled()
-    trainer.fit(lambda idx: waves[np.asarray(idx)], ids, C, SAMPLES)
+    model, pipeline = build_training_model(resolve_system("combined"), SAMPLES, C, seed=config.seed)
+    trainer.fit(model, pipeline, lambda idx: waves[np.asarray(idx)], ids, C)
     assert "scaler" in torch.load(tmp_path / "c.pt", weights_only=True)
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from asdbench.systems import resolve_system
+from asdbench.systems import build_training_model, resolve_system
+from asdbench.testing import train_system
 from asdbench.training.pipeline import AugmenterPipeline, Labels
-from asdbench.training.trainer import TrainConfig, Trainer, build_model, epoch_order
+from asdbench.training.trainer import TrainConfig, epoch_order
 
 SAMPLES = 8000  # 0.5 s: the real network, a short clip
 C = 5
@@ -36,7 +37,7 @@ def _data(n=24, seed=0):
 ])
 def test_paper_configurations_build_the_right_heads(spec, heads, ssl_classes, ssl_trainable):
     system = resolve_system(spec)
-    model, pipeline = build_model(TrainConfig(), system, SAMPLES, C)
+    model, pipeline = build_training_model(system, SAMPLES, C)
     assert sorted(model.heads) == heads
     if "regular" in heads:
         regular = model.heads["regular"]
@@ -55,7 +56,7 @@ def test_paper_configurations_build_the_right_heads(spec, heads, ssl_classes, ss
 
 def test_combined_labels_have_the_9c_layout():
     system = resolve_system("combined")
-    model, pipeline = build_model(TrainConfig(), system, SAMPLES, C)
+    model, pipeline = build_training_model(system, SAMPLES, C)
     read, ids = _data(16)
     wave = torch.from_numpy(read(np.arange(16)))
     y = torch.eye(C)[torch.as_tensor(ids[:16])]
@@ -88,9 +89,8 @@ def test_pipeline_rejects_wrong_label_width():
 
 def _train(tmp_path, spec="combined", epochs=2, checkpoint=None, seed=1):
     read, ids = _data()
-    trainer = Trainer(TrainConfig(epochs=epochs, batch_size=8, seed=seed, device="cpu"), resolve_system(spec),
-                      checkpoint=checkpoint)
-    return trainer.fit(read, ids, C, SAMPLES)
+    return train_system(spec, read, ids, C, SAMPLES, TrainConfig(epochs=epochs, batch_size=8, seed=seed, device="cpu"),
+                        checkpoint=checkpoint)
 
 
 def test_seeded_training_is_bit_for_bit_repeatable(tmp_path):
@@ -114,7 +114,7 @@ def test_resume_from_checkpoint_equals_uninterrupted_training(tmp_path):
 
 def test_frozen_regular_centres_stay_frozen_during_training(tmp_path):
     system = resolve_system("combined")
-    before = build_model(TrainConfig(seed=1), system, SAMPLES, C)[0].state_dict()
+    before = build_training_model(system, SAMPLES, C, seed=1)[0].state_dict()
     after = _train(tmp_path).state_dict()
     frozen = [k for k in before if k.startswith("heads.regular") and "scale" not in k]
     assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)

@@ -106,7 +106,7 @@ def device_problems(config: RunConfig) -> list[str]:
         return []
     import torch
 
-    from ..training.trainer import pick_device, resolve_precision
+    from ..training.device import pick_device, resolve_precision
 
     try:
         device = pick_device(config.device)
@@ -138,14 +138,13 @@ def output_problems(run_dir: Path, resume: bool) -> list[str]:
 def check_model(config: RunConfig, systems: dict[str, SystemSpec], dataset: Dataset) -> None:
     """Instantiate every system's embedder, loss heads and augmenters once with the data's clip
     length and class count (cheap: no data is read, nothing is trained)."""
-    from ..training.trainer import build_model
-    from .trial import train_config
+    from .trial import build_model
 
     n_classes = len(dataset.train_classes())
     problems = []
     for spec, system in systems.items():
         try:
-            build_model(train_config(config, config.seeds[0]), system, dataset.length_policy.samples, max(n_classes, 1))
+            build_model(config, system, config.seeds[0], dataset.length_policy.samples, max(n_classes, 1))
         except AsdbenchError as exc:
             problems.append(f"--ssl {spec!r}: {exc}")
         except (TypeError, ValueError) as exc:

@@ -25,19 +25,15 @@ import pandas as pd
 import torch
 
 from ..allocator import serving_allocator
-from ..atomic import atomic_write_json, atomic_write_text
+from ..atomic import atomic_save_npz, atomic_torch_save, atomic_write_json, atomic_write_text
 from ..components import Clip
 from ..plugins import resolve
 from ..results import layout
 from ..scoring.scored import DECISION_PERCENTILE, decision_thresholds, scored_tables
-from ..systems import describe_system, resolve_system
-from ..training.trainer import (
-    TrainConfig,
-    Trainer,
-    atomic_torch_save,
-    extract_embeddings,
-    pick_device,
-)
+from ..systems import build_training_model, describe_system, resolve_system
+from ..training.device import pick_device
+from ..training.inference import extract_embeddings
+from ..training.trainer import TrainConfig, Trainer
 from .config import RunConfig
 from .data import PreparedData, prepare
 from .history import HISTORY_FILE, TrainingHistory
@@ -97,12 +93,16 @@ def embedding_index(train: list[Clip], test: list[Clip]) -> pd.DataFrame:
 
 def train_config(config: RunConfig, seed: int) -> TrainConfig:
     return TrainConfig(
-        epochs=config.epochs, init_weights=config.init_weights, batch_size=config.batch_size, lr=config.lr, seed=seed,
-        device=config.device, precision=config.precision, embedder=config.embedder,
-        embedder_options=dict(config.embedder_options), loss=config.loss,
-        loss_options=dict(config.loss_options), channels_last=config.channels_last,
-        reuse_host_memory=not config.low_memory,
+        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=seed, device=config.device,
+        precision=config.precision, channels_last=config.channels_last, reuse_host_memory=not config.low_memory,
     )
+
+
+def build_model(config: RunConfig, system: Any, seed: int, clip_samples: int, n_classes: int) -> tuple[Any, Any]:
+    """The run's embedder, loss and initial weights for ``system`` (see :func:`build_training_model`)."""
+    return build_training_model(system, clip_samples, n_classes, seed=seed, embedder=config.embedder,
+                                embedder_options=dict(config.embedder_options), loss=config.loss,
+                                loss_options=dict(config.loss_options), init_weights=config.init_weights)
 
 
 TrialProgress = Callable[..., None]
@@ -156,12 +156,12 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
 
     board = TensorBoardLog(tensorboard_dir(out.parent.parent, trial.system, trial.seed)) if config.tensorboard else None
     history = TrainingHistory(out / HISTORY_FILE, tensorboard=board)
-    trainer = Trainer(cfg, system, checkpoint=out / "checkpoint.pt", progress=on_batch, on_epoch=history.add)
-    clip_samples = int(data.cache.samples)
+    trainer = Trainer(cfg, checkpoint=out / "checkpoint.pt", progress=on_batch, on_epoch=history.add)
     classes, class_ids = data.training_classes(system.training_classes)
     record["classes"] = len(classes)
+    model, pipeline = build_model(config, system, trial.seed, int(data.cache.samples), len(classes))
     try:
-        model = trainer.fit(data.read_train, class_ids, len(classes), clip_samples)
+        model = trainer.fit(model, pipeline, data.read_train, class_ids, len(classes))
     finally:
         if board is not None:
             board.close()
@@ -180,13 +180,7 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
     record["timings"]["extract_s"] = round(time.perf_counter() - t0, 3)
     train_emb, test_emb = embeddings[:n_train], embeddings[n_train:]
     atomic_write_text(out / EMBEDDINGS_INDEX, embedding_index(data.train, data.test).to_csv(index=False, lineterminator="\n"))
-    tmp = out / f".embeddings.{os.getpid()}.tmp.npz"
-    try:
-        np.savez(tmp, train=train_emb, test=test_emb)
-        tmp.replace(out / "embeddings.npz")
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_save_npz(out / "embeddings.npz", train=train_emb, test=test_emb)
 
     train_table, test_table = clip_table(data.train), clip_table(data.test)
     record["backends"] = {}

@@ -97,10 +97,9 @@ def test_classmix_leaves_a_single_class_batch_alone_and_needs_class_labels():
 
 
 def test_classmix_and_specaugment_compose_into_systems():
-    from asdbench.systems import resolve_system
-    from asdbench.training.trainer import TrainConfig, build_model
+    from asdbench.systems import build_training_model, resolve_system
 
-    model, pipeline = build_model(TrainConfig(), resolve_system("regular+specaugment+classmix+featex"), 8000, 5)
+    model, pipeline = build_training_model(resolve_system("regular+specaugment+classmix+featex"), 8000, 5)
     assert model.heads["ssl"].n_classes == 2 * 3 * 5 and model.heads["regular"].n_classes == 5
     assert [a.name for a in pipeline.by_stage["features"]] == ["specaugment"]
     assert resolve_system("specaugment").heads == ("regular",)  # factor 1: a plain augmentation
