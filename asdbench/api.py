@@ -11,7 +11,6 @@ Importing this module is cheap; torch is imported when something is trained or s
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any
 import pandas as pd
 
 from .errors import DataError
+from .results.layout import RESULTS_FILE, RUN_FILE
+from .results.records import RunRecord
 from .trained import TrainedSystem, load_system
 
 __all__ = ["Run", "TrainedSystem", "load_system", "open_run", "run"]
@@ -30,19 +31,25 @@ PathLike = str | os.PathLike[str]
 
 @dataclass
 class Run:
-    """A run directory: ``run.json`` as a dict and ``results.csv`` as a DataFrame."""
+    """A run directory: ``run.json`` as a :class:`~asdbench.results.records.RunRecord` and
+    ``results.csv`` as a DataFrame."""
 
     path: Path
-    meta: dict[str, Any]
+    record: RunRecord
     results: pd.DataFrame
 
     @property
+    def meta(self) -> dict[str, Any]:
+        """``run.json`` as a dict."""
+        return self.record.to_json()
+
+    @property
     def systems(self) -> list[str]:
-        return list(self.meta.get("config", {}).get("systems", []))
+        return list(self.record.config.get("systems", []))
 
     @property
     def failed(self) -> list[str]:
-        return [key for key, trial in self.meta.get("trials", {}).items() if trial.get("status") != "done"]
+        return self.record.failed_trials()
 
     def leaderboard(self, metrics: Sequence[str] | None = None, backend: str | None = None,
                     by_machine: bool = False) -> pd.DataFrame:
@@ -66,16 +73,15 @@ class Run:
 
 def open_run(path: PathLike) -> Run:
     """The finished (or partly finished) run directory at ``path``."""
-    from .results.files import read_results_table
+    from .results.tables import read_results_table
 
     folder = Path(path).expanduser()
-    meta_path = folder / "run.json"
+    meta_path = folder / RUN_FILE
     if not meta_path.is_file():
-        raise DataError(f"{folder}: no run.json (not an asdbench run directory)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    results_path = folder / "results.csv"
+        raise DataError(f"{folder}: no {RUN_FILE} (not an asdbench run directory)")
+    results_path = folder / RESULTS_FILE
     results = read_results_table(results_path) if results_path.is_file() else pd.DataFrame()
-    return Run(folder, meta, results)
+    return Run(folder, RunRecord.load(meta_path), results)
 
 
 def run(out: PathLike = "runs", name: str | None = None, *, resume: bool = False, progress: bool = False,

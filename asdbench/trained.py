@@ -27,6 +27,16 @@ import pandas as pd
 
 from .components import Clip, Dataset, LengthPolicy
 from .errors import ConfigError, DataError
+from .results.layout import (
+    BACKEND_STATE_FILE,
+    EMBEDDINGS_INDEX,
+    ENSEMBLE,
+    RUN_FILE,
+    TRAIN_SCORES_FILE,
+    TRIAL_FILE,
+    WEIGHTS_FILE,
+)
+from .results.records import RunRecord, TrialRecord
 
 PathLike = str | os.PathLike[str]
 OUTPUT_COLUMNS = ("file", "machine", "section", "split", "domain", "label", "score", "decision", "path")
@@ -41,23 +51,14 @@ class TrialRef:
     seed: int
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path.parent}: no {path.name} (not {what})") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: not a JSON object")
-    return data
-
-
 def _finished_trial(folder: Path) -> TrialRef:
-    record = _read_json(folder / "trial.json", "a trial folder RUN/SYSTEM/seed-K")
-    if record.get("status") != "done":
-        raise DataError(f"{folder}: trial did not finish (status {record.get('status')!r}); it cannot score")
-    return TrialRef(folder, str(record["system"]), int(record["seed"]))
+    path = folder / TRIAL_FILE
+    if not path.is_file():
+        raise DataError(f"{folder}: no {TRIAL_FILE} (not a trial folder RUN/SYSTEM/seed-K)")
+    record = TrialRecord.load(path)
+    if not record.done:
+        raise DataError(f"{folder}: trial did not finish (status {record.status!r}); it cannot score")
+    return TrialRef(folder, str(record.system), int(record.seed))
 
 
 def locate(path: PathLike) -> tuple[Path, list[TrialRef], bool]:
@@ -65,11 +66,11 @@ def locate(path: PathLike) -> tuple[Path, list[TrialRef], bool]:
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder (expected RUN/SYSTEM/seed-K or RUN/SYSTEM)")
-    if (folder / "trial.json").is_file():
+    if (folder / TRIAL_FILE).is_file():
         return folder.parent.parent, [_finished_trial(folder)], False
-    seeds = sorted(p for p in folder.glob("seed-*") if (p / "trial.json").is_file())
+    seeds = sorted(p for p in folder.glob("seed-*") if (p / TRIAL_FILE).is_file())
     if not seeds:
-        raise DataError(f"{folder}: neither a trial folder (trial.json) nor a system folder with seed-*/trial.json")
+        raise DataError(f"{folder}: neither a trial folder ({TRIAL_FILE}) nor a system folder with seed-*/{TRIAL_FILE}")
     trials = []
     for seed_dir in seeds:
         try:
@@ -247,7 +248,7 @@ class TrainedSystem:
         config = self.config
         embedder = build_embedder(config["embedder"], dict(config.get("embedder_options", {})),
                                   resolve_system(trial.system), self.length_policy.samples)
-        state = torch.load(trial.path / "weights.pt", map_location="cpu", weights_only=True)
+        state = torch.load(trial.path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
         embedder.load_state_dict(state)
         target = pick_device(device or config.get("device", "auto"))
         embedder.to(target)
@@ -264,24 +265,23 @@ class TrainedSystem:
 
         if not self.ensemble:
             return load_backend(self.trials[0].path / self.backend).decide(scores, groups)
-        from .results.files import read_scores_table
+        from .results.tables import read_scores_table
         from .runner.trial import decision_thresholds
 
-        train = read_scores_table(_ensemble_dir(self.trials, self.backend) / "train_scores.csv")
+        train = read_scores_table(_ensemble_dir(self.trials, self.backend) / TRAIN_SCORES_FILE)
         percentile = load_backend(self.trials[0].path / self.backend).percentile
         thresholds = decision_thresholds(train, train["score"].to_numpy(dtype=float), percentile)
         return (scores > np.array([thresholds[g] for g in groups])).astype(np.int64)
 
 
 def _ensemble_dir(trials: Sequence[TrialRef], backend: str) -> Path:
-    from .results.layout import ENSEMBLE
 
     return trials[0].path.parent / ENSEMBLE / backend
 
 
 def _clip_index(trials: Sequence[TrialRef]) -> dict[str, Clip]:
     """The run's own clips by absolute path, from the first trial's ``embeddings.csv``."""
-    path = trials[0].path / "embeddings.csv"
+    path = trials[0].path / EMBEDDINGS_INDEX
     if not path.is_file():
         return {}
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -294,20 +294,21 @@ def load_system(path: PathLike, backend: str | None = None) -> TrainedSystem:
     """The trial (``RUN/SYSTEM/seed-K``) or system ensemble (``RUN/SYSTEM``) at ``path``, scored by
     ``backend`` (default: the run's first back-end)."""
     run_dir, trials, ensemble = locate(path)
-    meta = _read_json(run_dir / "run.json", "inside a run directory")
-    config, dataset = meta.get("config"), meta.get("dataset")
-    if not isinstance(config, dict) or not isinstance(dataset, dict):
-        raise DataError(f"{run_dir / 'run.json'}: has no config or dataset record (did the run start training?)")
+    if not (run_dir / RUN_FILE).is_file():
+        raise DataError(f"{run_dir}: no {RUN_FILE} (not inside a run directory)")
+    meta = RunRecord.load(run_dir / RUN_FILE)
+    config, dataset = meta.config, meta.dataset
+    if not config or not isinstance(dataset, dict):
+        raise DataError(f"{run_dir / RUN_FILE}: has no config or dataset record (did the run start training?)")
     backends = list(config.get("backends") or [])
     name = backend or (backends[0] if backends else None)
     if name not in backends:
         raise ConfigError(f"--backend {name}: this run scored with {', '.join(backends)}")
-    if ensemble and not (_ensemble_dir(trials, name) / "train_scores.csv").is_file():
-        raise DataError(f"{trials[0].path.parent}: no ensemble/{name}/train_scores.csv (the run did not build the ensemble)")
-    from .backends.persist import STATE_FILE
-
+    if ensemble and not (_ensemble_dir(trials, name) / TRAIN_SCORES_FILE).is_file():
+        raise DataError(f"{trials[0].path.parent}: no {ENSEMBLE}/{name}/{TRAIN_SCORES_FILE} "
+                        "(the run did not build the ensemble)")
     for trial in trials:
-        if not (trial.path / name / STATE_FILE).is_file():
-            raise DataError(f"{trial.path / name}: no saved back-end ({STATE_FILE}); re-run this trial to score with it")
-    groups = sorted(json.loads((trials[0].path / name / STATE_FILE).read_text())["decision"]["thresholds"])
+        if not (trial.path / name / BACKEND_STATE_FILE).is_file():
+            raise DataError(f"{trial.path / name}: no saved back-end ({BACKEND_STATE_FILE}); re-run this trial to score with it")
+    groups = sorted(json.loads((trials[0].path / name / BACKEND_STATE_FILE).read_text())["decision"]["thresholds"])
     return TrainedSystem(run_dir, trials, name, ensemble, config, dataset, groups, _clip_index(trials))

@@ -16,7 +16,7 @@ from scipy import stats
 from asdbench.cli import main
 from asdbench.reports.formatting import mean_std
 from asdbench.reports.paired import bootstrap_ci, paired_t_ci
-from asdbench.results.files import RESULTS_COLUMNS, write_results_table
+from asdbench.results.tables import RESULTS_COLUMNS, write_results_table
 
 # eval official score per seed 0, 1, 2
 OFFICIAL = {"baseline": [0.60, 0.62, 0.64], "featex": [0.65, 0.66, 0.70]}

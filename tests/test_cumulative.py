@@ -13,10 +13,9 @@ from sklearn.metrics import roc_auc_score
 
 from asdbench.cli import main
 from asdbench.reports.cumulative import NOTE, cumulative_results
-from asdbench.results.files import RESULTS_COLUMNS, write_results_table
 from asdbench.results.layout import backend_dir
 from asdbench.results.runs import load_run
-from asdbench.results.tables import write_scores_table
+from asdbench.results.tables import RESULTS_COLUMNS, write_results_table, write_scores_table
 from asdbench.scoring.metrics import score_clips
 
 SEEDS = (0, 1, 2)

@@ -13,7 +13,7 @@ from test_compare import compare, make_run, records
 
 from asdbench.cli import main
 from asdbench.reports.formatting import mean_std
-from asdbench.results.files import RESULTS_COLUMNS, write_results_table
+from asdbench.results.tables import RESULTS_COLUMNS, write_results_table
 
 
 @pytest.fixture()

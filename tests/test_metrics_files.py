@@ -9,20 +9,19 @@ import pandas as pd
 import pytest
 
 from asdbench.errors import DataError
-from asdbench.results.files import (
+from asdbench.results.layout import backend_dir, safe_name, scores_table_path, trial_dir
+from asdbench.results.tables import (
     RESULTS_COLUMNS,
-    backend_dir,
-    read_challenge_files,
-    read_ground_truth,
     read_results_table,
     read_scores_table,
-    safe_name,
-    scores_table_path,
-    trial_dir,
-    write_challenge_files,
     write_results_table,
+    write_scored,
     write_scores_table,
-    write_trial_outputs,
+)
+from asdbench.scoring.challenge import (
+    read_challenge_files,
+    read_ground_truth,
+    write_challenge_files,
 )
 
 
@@ -243,10 +242,10 @@ def test_layout(tmp_path: Path):
         trial_dir(tmp_path, "a", "best")
 
 
-def test_write_trial_outputs(tmp_path: Path):
+def test_write_scored(tmp_path: Path):
     df = pd.concat([table(machine="fan", split="dev"), table(machine="valve", split="eval")])
     out = backend_dir(tmp_path, "baseline", 0, "kmeans")
-    write_trial_outputs(out, df)
+    write_scored(out, df)
     assert (out / "scores.csv").is_file()
     assert sorted(p.name for p in out.glob("anomaly_score_*")) == [
         "anomaly_score_fan_section_00_test.csv",

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from asdbench.cli import main
-from asdbench.results.files import backend_dir, write_results_table, write_trial_outputs
+from asdbench.results.layout import backend_dir
+from asdbench.results.tables import write_results_table, write_scored
 from asdbench.scoring import score_clips
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -46,7 +47,7 @@ def make_run(root: Path, with_ensemble: bool = True) -> Path:
         for seed in (0, 1):
             clips = clip_scores(shift, seed)
             tables.append(clips)
-            write_trial_outputs(backend_dir(run, system, seed, "kmeans"), clips)
+            write_scored(backend_dir(run, system, seed, "kmeans"), clips)
             results.append(
                 score_clips(clips, dataset_version="2023").assign(
                     system=system, seed=str(seed), backend="kmeans"
@@ -54,7 +55,7 @@ def make_run(root: Path, with_ensemble: bool = True) -> Path:
             )
         if with_ensemble:
             ens = tables[0].assign(score=(tables[0].score + tables[1].score) / 2)
-            write_trial_outputs(backend_dir(run, system, "ensemble", "kmeans"), ens)
+            write_scored(backend_dir(run, system, "ensemble", "kmeans"), ens)
             results.append(
                 score_clips(ens, dataset_version="2023").assign(
                     system=system, seed="ensemble", backend="kmeans"

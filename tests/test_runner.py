@@ -204,7 +204,7 @@ def test_execute_api_matches_cli_contract(tiny_synthetic, tmp_path, isolated_hom
     assert outcome.failed == [] and set(outcome.results.backend) == {"kmeans", "knn"}
     # Every row of embeddings.npz is indexed, and the saved back-ends re-score them exactly.
     from asdbench.backends.persist import load_backend
-    from asdbench.results.files import read_scores_table
+    from asdbench.results.tables import read_scores_table
 
     trial = tmp_path / "api" / "baseline" / "seed-0"
     index = pd.read_csv(trial / "embeddings.csv", dtype={"section": str})

@@ -14,7 +14,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from asdbench.cli import main
-from asdbench.results.files import read_scores_table
+from asdbench.results.tables import read_scores_table
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 

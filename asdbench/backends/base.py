@@ -17,6 +17,7 @@ import numpy as np
 
 from ..components import Backend
 from ..errors import ConfigError, DataError
+from ..scoring.scored import DECISION_PERCENTILE, check_percentile, threshold
 
 DOMAINS = ("source", "target")
 
@@ -106,9 +107,7 @@ class GroupedBackend(Backend, abc.ABC):
 
     def validate(self) -> GroupedBackend:
         """Check the parameters without fitting (factories call it so bad options fail early)."""
-        percentile = getattr(self, "percentile", 90.0)
-        if not isinstance(percentile, (int, float)) or isinstance(percentile, bool) or not 0 <= percentile <= 100:
-            raise ConfigError(f"back-end option percentile must be a number in [0, 100], got {percentile!r}")
+        check_percentile(getattr(self, "percentile", DECISION_PERCENTILE))
         self._validate_params()
         return self
 
@@ -135,7 +134,7 @@ class GroupedBackend(Backend, abc.ABC):
             self.models_[group] = model
             train_scores = self._training_scores(model, x[rows], domains[rows])
             self.training_scores_[rows] = train_scores
-            self.threshold_[group] = float(np.percentile(train_scores, self.percentile))
+            self.threshold_[group] = threshold(train_scores, self.percentile)
         return self
 
     def _check_fitted(self) -> None:

@@ -27,10 +27,10 @@ import numpy as np
 from ..atomic import atomic_write_bytes, atomic_write_json
 from ..components import Backend
 from ..errors import AsdbenchError, DataError
+from ..results.layout import BACKEND_ARRAYS_FILE as ARRAYS_FILE
+from ..results.layout import BACKEND_STATE_FILE as STATE_FILE
 
 FORMAT = "asdbench-backend/1"
-STATE_FILE = "backend.json"
-ARRAYS_FILE = "backend.npz"
 
 
 @dataclass

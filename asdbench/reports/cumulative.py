@@ -11,8 +11,6 @@ Reads the trials' ``scores.csv`` / ``train_scores.csv``; writes nothing.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
@@ -27,11 +25,10 @@ NOTE = ("cumulative ensembles: the row of seed k is the ensemble of the first k 
 
 
 def _dataset_version(run: RunResults) -> str:
-    try:
-        meta = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8"))
-        return str(meta["dataset"]["version"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{run.path / RUN_FILE}: no dataset version to score cumulative ensembles ({exc})") from None
+    version = run.record.dataset_version
+    if version is None:
+        raise DataError(f"{run.path / RUN_FILE}: no dataset version to score cumulative ensembles")
+    return version
 
 
 def cumulative_results(run: RunResults) -> RunResults:

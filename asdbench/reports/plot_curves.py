@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..results.layout import trial_dir
+from ..results.layout import HISTORY_FILE, trial_dir
 from .plots import Figures, Representative, figure_class
 
-HISTORY_FILE = "history.csv"  # written by asdbench.runner.history (not imported: no torch here)
 PANELS = (
     ("loss", "total loss"),
     ("loss_regular", "regular head loss"),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..results.layout import EMBEDDINGS_FILE, EMBEDDINGS_INDEX
 from .plots import Figures, Representative, figure_class, first_seed_dir
 
 EMBEDDING_METHODS = ("auto", "tsne", "umap", "none")
@@ -48,7 +49,7 @@ def project(embeddings: np.ndarray, method: str, seed: int) -> np.ndarray:
 
 
 def _load(folder: Path) -> tuple[np.ndarray, pd.DataFrame] | None:
-    npz, index = folder / "embeddings.npz", folder / "embeddings.csv"
+    npz, index = folder / EMBEDDINGS_FILE, folder / EMBEDDINGS_INDEX
     if not (npz.is_file() and index.is_file()):
         return None
     with np.load(npz) as data:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..atomic import atomic_write_bytes
 from ..errors import AsdbenchError, ConfigError, DataError
-from ..results.layout import ENSEMBLE, safe_name, scores_table_path, trial_dir
+from ..results.layout import ENSEMBLE, PLOTS_DIR, safe_name, scores_table_path, trial_dir
 from ..results.runs import RunResults, config_differences, load_runs
 from ..results.tables import read_scores_table
 from .leaderboard import build_leaderboard
@@ -180,7 +180,7 @@ def plot_runs(
     runs = load_runs(list(run_dirs))
     if backend is not None and not any((r.results["backend"] == backend).any() for r in runs):
         raise DataError(f"--backend: no results for {backend!r} in {', '.join(str(r.path) for r in runs)}")
-    figures = Figures(Path(out_dir) if out_dir is not None else runs[0].path / "plots", fmt, dpi)
+    figures = Figures(Path(out_dir) if out_dir is not None else runs[0].path / PLOTS_DIR, fmt, dpi)
     differences = config_differences(runs)
     notes: list[str] = [f"these runs differ in {'; '.join(differences)}"] if differences else []
     if leaderboard_figure(runs, backend, figures) is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .layout import RUN_FILE
+from .records import RunRecord
 
 PHRASES = {"finished": "finished", "failed": "finished with failed trials", "interrupted": "was interrupted",
            "running": "is still running", "died": "died (its process is gone)", "unknown": "has an unknown state"}
@@ -58,20 +59,21 @@ def read_run_state(run_dir: str | os.PathLike[str]) -> RunState:
     if not (path / RUN_FILE).is_file():  # results from elsewhere (only results.csv): nothing to say
         return RunState(path, "unknown", True)
     try:
-        meta = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        raw = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return RunState(path, "unknown", False, detail=f"no readable {RUN_FILE}")
-    if not isinstance(meta, dict):
+    if not isinstance(raw, dict):
         return RunState(path, "unknown", False, detail=f"{RUN_FILE} is not an object")
-    if "status" not in meta:  # not written by `asdbench run` (e.g. only a name and the systems)
+    if "status" not in raw:  # not written by `asdbench run` (e.g. only the systems)
         return RunState(path, "unknown", True)
-    trials: dict[str, int] = {}
-    for record in (meta.get("trials") or {}).values():
-        status = str(record.get("status", "unknown")) if isinstance(record, dict) else "unknown"
-        trials[status] = trials.get(status, 0) + 1
-    status = str(meta.get("status", "unknown"))
+    try:
+        meta = RunRecord.from_json(raw)
+    except TypeError:
+        return RunState(path, "unknown", False, detail=f"{RUN_FILE} is not a run record")
+    trials = meta.trial_counts()
+    status = str(meta.status)
     detail = ""
-    process = meta.get("process") or {}
+    process = meta.process or {}
     if status == "running":
         alive = process_alive(process)
         if alive is False:
@@ -79,6 +81,6 @@ def read_run_state(run_dir: str | os.PathLike[str]) -> RunState:
         elif alive is None and process:
             detail = f"process {process.get('pid')} on {process.get('host')} (cannot check from here)"
     elif status == "interrupted":
-        detail = f"by {(meta.get('interrupted') or {}).get('by', 'a signal')}; resume with --resume"
+        detail = f"by {(meta.interrupted or {}).get('by', 'a signal')}; resume with --resume"
     complete = status == "finished" and set(trials) <= {"done"}
     return RunState(path, status, complete, trials, detail)

@@ -1,10 +1,10 @@
 """Load the results of one or more run directories into one tidy frame.
 
-Reads ``<run>/results.csv`` (required) and ``<run>/run.json`` (optional). From run.json: ``name``
-(a label for the run; default: the folder name), ``systems`` (a list of names, or of objects
-with a ``name``) for the row order, ``dataset`` (name and version: the paper layout's dataset
-label) and ``config`` (compared between runs, and its ``reference``, the ``[paper]`` table of an
-experiment file); everything else is ignored.
+Reads ``<run>/results.csv`` (required) and ``<run>/run.json`` (optional, a
+:class:`~asdbench.results.records.RunRecord`). From run.json: ``systems`` (in row order),
+``dataset`` (name and version: the paper layout's dataset label) and ``config`` (compared between
+runs, and its ``reference``, the ``[paper]`` table of an experiment file). A run is labelled by
+its folder name.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .layout import RESULTS_FILE, RUN_FILE
+from .records import RunRecord
 from .tables import read_results_table
 
 __all__ = ["RunResults", "load_run", "load_runs", "config_differences", "COMPARED_SETTINGS"]
@@ -32,17 +33,16 @@ class RunResults:
     name: str
     systems: list[str]  # in display order
     results: pd.DataFrame  # results.csv plus a "run" column
-    meta: dict[str, Any] = field(default_factory=dict)  # run.json ({} when absent)
+    record: RunRecord = field(default_factory=RunRecord)  # run.json (empty when absent)
 
     @property
     def config(self) -> dict[str, Any]:
-        config = self.meta.get("config")
-        return config if isinstance(config, dict) else {}
+        return self.record.config if isinstance(self.record.config, dict) else {}
 
     @property
     def dataset(self) -> str:
         """``DCASE2023`` for DCASE data, the dataset's name otherwise (``synthetic``, ``run`` when unknown)."""
-        info = self.meta.get("dataset")
+        info = self.record.dataset
         if not isinstance(info, dict) or not info.get("name"):
             return "run"
         name, version = str(info["name"]), str(info.get("version") or "")
@@ -51,23 +51,18 @@ class RunResults:
         return name
 
 
-def _run_json(path: Path) -> dict:
+def _run_record(path: Path) -> RunRecord:
     file = path / RUN_FILE
     if not file.is_file():
-        return {}
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{file}: not valid JSON ({exc})") from exc
-    return data if isinstance(data, dict) else {}
+        return RunRecord()
+    data = RunRecord.read(file)
+    if data is None:
+        raise DataError(f"{file}: not a valid run.json")
+    return data
 
 
-def _system_order(meta: dict, results: pd.DataFrame) -> list[str]:
-    listed: list[str] = []
-    for item in meta.get("systems", []) or []:
-        name = item.get("name") if isinstance(item, dict) else item
-        if isinstance(name, str) and name not in listed:
-            listed.append(name)
+def _system_order(record: RunRecord, results: pd.DataFrame) -> list[str]:
+    listed = [name for name in record.systems if isinstance(name, str)]
     present = list(dict.fromkeys(results["system"]))
     return [s for s in listed if s in present] + [s for s in present if s not in listed]
 
@@ -82,11 +77,10 @@ def load_run(run_dir: PathLike) -> RunResults:
     results = read_results_table(path / RESULTS_FILE)
     if results.empty:
         raise DataError(f"{path / RESULTS_FILE}: no rows")
-    meta = _run_json(path)
-    name = meta.get("name") if isinstance(meta.get("name"), str) else None
-    name = name or path.resolve().name
+    record = _run_record(path)
+    name = path.resolve().name
     results.insert(0, "run", name)
-    return RunResults(path, name, _system_order(meta, results), results, meta)
+    return RunResults(path, name, _system_order(record, results), results, record)
 
 
 def load_runs(run_dirs: list[PathLike]) -> list[RunResults]:
@@ -109,7 +103,7 @@ COMPARED_SETTINGS = ("preset", "epochs", "batch_size", "lr", "embedder", "loss",
 def _settings(run: RunResults) -> dict[str, Any]:
     config = run.config
     settings = {key: config.get(key) for key in COMPARED_SETTINGS if key in config}
-    cache = (run.meta.get("dataset") or {}).get("cache") if isinstance(run.meta.get("dataset"), dict) else None
+    cache = run.record.dataset.get("cache") if isinstance(run.record.dataset, dict) else None
     if isinstance(cache, dict) and cache.get("key"):
         settings["dataset fingerprint"] = str(cache["key"])[:12]
     return settings

@@ -21,6 +21,7 @@ import pandas as pd
 from ..atomic import atomic_write_text
 from ..data.names import normalize_section
 from ..errors import DataError
+from .layout import METRICS_FILE, SCORES_FILE, TRAIN_SCORES_FILE
 
 __all__ = [
     "SCORES_COLUMNS",
@@ -130,3 +131,33 @@ def read_results_table(path: PathLike) -> pd.DataFrame:
     except ValueError as exc:
         raise DataError(f"{p}: column 'value' is not numeric ({exc})") from exc
     return frame.loc[:, list(RESULTS_COLUMNS)]
+
+
+def write_metrics_table(path: PathLike, df: pd.DataFrame) -> Path:
+    """A back-end folder's ``metrics.csv``: the metric rows of one set of scores."""
+    return atomic_write_text(path, _to_csv(df))
+
+
+def read_metrics_table(path: PathLike) -> pd.DataFrame | None:
+    """``metrics.csv`` (sections as text); None when it is missing or empty (nothing scored)."""
+    p = Path(path)
+    if not p.is_file() or p.stat().st_size <= 1:
+        return None
+    return pd.read_csv(p, dtype={"section": str})
+
+
+def write_scored(directory: PathLike, table: pd.DataFrame, train: pd.DataFrame | None = None,
+                 metrics: pd.DataFrame | None = None) -> list[Path]:
+    """Everything one set of scores leaves in a back-end folder (a trial's or an ensemble's): the
+    challenge CSVs of all splits and ``scores.csv`` (``table`` has :data:`SCORES_COLUMNS`), then
+    ``train_scores.csv`` and ``metrics.csv`` where given. Returns the files written."""
+    from ..scoring.challenge import write_challenge_files
+
+    out = Path(directory)
+    written = write_challenge_files(out, table)
+    written.append(write_scores_table(out / SCORES_FILE, table))
+    if train is not None:
+        written.append(write_scores_table(out / TRAIN_SCORES_FILE, train))
+    if metrics is not None:
+        written.append(write_metrics_table(out / METRICS_FILE, metrics))
+    return written

@@ -16,6 +16,8 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from ..reports.formatting import percent
+from ..results.layout import SKIPPED_FILES
+from ..results.records import TrialRecord
 from .config import RunConfig
 from .data import prepare
 from .executors import run_processes
@@ -33,7 +35,7 @@ from .progress import make_progress
 from .ray_connect import RaySession, ray_session
 from .ray_executor import run_ray
 from .resume import remove_stale_temporaries, write_dataset_record
-from .trial import Trial, read_trial_status, run_trial
+from .trial import Trial, read_trial_record, run_trial, trial_finished
 
 
 @dataclass
@@ -45,19 +47,16 @@ class RunOutcome:
     errors: dict[str, str] = field(default_factory=dict)  # failed trial -> its error
 
 
-def _status_line(done: int, total: int, trial: Trial, record: dict[str, Any]) -> str:
-    if record.get("status") != "done":
-        return f"[{done}/{total}] {trial.system} seed {trial.seed}: FAILED ({record.get('error', 'unknown error')})"
+def _status_line(done: int, total: int, trial: Trial, record: TrialRecord) -> str:
+    if not record.done:
+        return f"[{done}/{total}] {trial.system} seed {trial.seed}: FAILED ({record.error or 'unknown error'})"
     parts = []
-    for backend, info in record.get("backends", {}).items():
+    for backend, info in record.backends.items():
         scores = ", ".join(f"{split} {percent(value)}" for split, value in sorted(info.get("official_score", {}).items()))
         parts.append(f"{backend}: {scores or 'no labelled test clips'}")
-    seconds = record.get("timings", {}).get("total_s", 0.0)
+    seconds = record.timings.get("total_s", 0.0)
     return (f"[{done}/{total}] {trial.system} seed {trial.seed}: official score (%) {'; '.join(parts)} "
             f"({seconds:.0f} s)")
-
-
-SKIPPED_FILES = "skipped-files.txt"
 
 
 def report_skipped_files(problems: list[str], run_dir: Path, new: list[str] | None = None) -> None:
@@ -75,7 +74,7 @@ def report_skipped_files(problems: list[str], run_dir: Path, new: list[str] | No
 
 
 def _unfinished(run_dir: Path, trials: list[Trial]) -> list[Trial]:
-    return [t for t in trials if (read_trial_status(run_dir, t) or {}).get("status") != "done"]
+    return [t for t in trials if not trial_finished(run_dir, t)]
 
 
 def _executor(config: RunConfig, run_dir: Path, resume: bool,
@@ -121,10 +120,8 @@ def execute(config: RunConfig, run_dir: Path, resume: bool = False, show_progres
                 mark_interrupted(state, run_dir, config, str(exc))
                 raise
             except Exception as exc:  # e.g. the data cannot be cached: the run must not stay "running"
-                state.data["status"] = "failed"
-                state.data["error"] = f"{type(exc).__name__}: {exc}"
                 with contextlib.suppress(Exception):  # a full disk fails this write too
-                    state.save()
+                    state.fail(f"{type(exc).__name__}: {exc}")
                 raise
 
 
@@ -132,7 +129,7 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
              session: RaySession | None, report: Callable[[str], None], state: RunState, t0: float,
              verbose: bool = False) -> RunOutcome:
     if not resume:
-        state.data["dataset_fingerprint"] = write_dataset_record(run_dir, plan.dataset)
+        state.record.dataset_fingerprint = write_dataset_record(run_dir, plan.dataset)
     report_skipped_files(plan.dataset.problems, run_dir)
     if show_progress:  # decoding into the clip cache can take minutes the first time
         print(f"data: preparing {plan.dataset.name} (decoded once into the clip cache)", file=sys.stderr, flush=True)
@@ -141,12 +138,10 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
     if undecodable:
         report_skipped_files(data.dataset.problems, run_dir, new=undecodable)
         if config.strict_data:
-            state.data["status"] = "failed"
-            state.data["error"] = f"--strict-data: {len(undecodable)} file(s) failed to decode"
-            state.save()
+            state.fail(f"--strict-data: {len(undecodable)} file(s) failed to decode")
             raise DataError(f"--strict-data: {len(undecodable)} file(s) failed to decode, first: {undecodable[0]}")
-    state.data["dataset"] = data.summary()
-    state.data.setdefault("timings", {})["data_s"] = round(time.perf_counter() - t0, 3)
+    state.record.dataset = data.summary()
+    state.record.timings["data_s"] = round(time.perf_counter() - t0, 3)
     state.save()
 
     all_trials = trials_of(config)
@@ -155,17 +150,19 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
     report_progress = make_progress(len(all_trials), len(skipped), len(todo) * config.epochs,
                                     quiet=not show_progress, verbose=verbose)
 
-    def on_done(trial: Trial, record: dict[str, Any]) -> None:
+    def on_done(trial: Trial, reported: dict[str, Any]) -> None:
+        """``reported``: the trial's record as JSON, as a worker process or Ray task sends it."""
+        record = TrialRecord.from_json(reported)
         state.set_trial(trial, record)
         write_results(run_dir, config)
         report_progress.trial_done(_status_line(report_progress.finished + 1, len(all_trials), trial, record),
-                                   failed=record.get("status") != "done")
+                                   failed=not record.done)
 
     for trial in all_trials:
         if trial.key in skipped:
             # trial.json is the truth: a run killed between a trial's end and its run.json update
             # must not count that trial as unfinished
-            state.set_trial(trial, read_trial_status(run_dir, trial) or {})
+            state.set_trial(trial, read_trial_record(run_dir, trial))
             report_progress.note(f"skipping finished trial {trial.key}")
     try:
         if session is not None:
@@ -179,6 +176,6 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
     finally:
         report_progress.close()
     table = finish_run(state, run_dir, config, data.dataset.version)
-    failed = [k for k, v in state.data["trials"].items() if v.get("status") != "done"]
-    errors = {k: str(state.data["trials"][k].get("error", state.data["trials"][k].get("status"))) for k in failed}
+    failed = state.record.failed_trials()
+    errors = {k: state.record.trials[k].error or state.record.trials[k].status for k in failed}
     return RunOutcome(run_dir, table, failed, skipped, errors)

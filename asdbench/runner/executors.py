@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from ..results.records import TrialRecord
 from .config import RunConfig
 from .processes import die_with_parent
 from .trial import Trial, run_trial
@@ -24,8 +25,8 @@ OnDone = Callable[[Trial, dict[str, Any]], None]
 
 def worker_lost(trial: Trial, reason: str, **details: Any) -> dict[str, Any]:
     """The record of a trial whose worker died before reporting (``details``: where it ran)."""
-    return {"system": trial.system, "seed": trial.seed, "status": "failed",
-            "error": f"worker lost: {reason}", "timings": {}, **details}
+    return TrialRecord(trial.system, trial.seed, status="failed", error=f"worker lost: {reason}",
+                       extra=details).to_json()
 
 
 def _process_main(conn: Connection, config: dict[str, Any], trial: Trial, run_dir: str, parent: int | None = None) -> None:

@@ -18,8 +18,6 @@ import pandas as pd
 from ..atomic import atomic_write_text
 from ..training.trainer import EpochStats
 
-HISTORY_FILE = "history.csv"
-
 
 class TrainingHistory:
     """Collects :class:`EpochStats` and keeps ``path`` up to date (pass :meth:`add` as ``on_epoch``)."""

@@ -19,7 +19,7 @@ from typing import Any
 from ..components import Dataset, SystemSpec
 from ..errors import AsdbenchError, PreflightError
 from ..plugins import resolve
-from ..results.layout import safe_name
+from ..results.layout import RUN_FILE, safe_name
 from ..systems import resolve_system
 from .config import RunConfig
 
@@ -122,8 +122,8 @@ def output_problems(run_dir: Path, resume: bool) -> list[str]:
     """The run directory can be created (or, with ``--resume``, exists), without creating it."""
     run_dir = Path(run_dir)
     if resume:
-        return [] if (run_dir / "run.json").is_file() else [f"--resume: no run.json in {run_dir}"]
-    if (run_dir / "run.json").exists():
+        return [] if (run_dir / RUN_FILE).is_file() else [f"--resume: no {RUN_FILE} in {run_dir}"]
+    if (run_dir / RUN_FILE).exists():
         return [f"--out: {run_dir} already holds a run; use --resume to continue it or choose another --name"]
     existing = run_dir
     while not existing.exists() and existing != existing.parent:

@@ -21,12 +21,13 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_write_json
+from ..results.layout import TRIAL_FILE
+from ..results.records import TrialRecord
 from .config import RunConfig
 from .executors import OnDone, worker_lost
 from .ray_connect import RaySession
 from .ray_worker import LOG_FILE, PROGRESS_FILE, WORKER_FILE, ray_trial
-from .trial import TRIAL_FILE, Trial, trial_dir
+from .trial import Trial, trial_dir
 
 POLL_S = 1.0
 _NOT_SHARED = ("the trial finished on its node, but its files are not in {folder} here: --out (and "
@@ -102,7 +103,7 @@ def _collect(ray: Any, ref: Any, watch: _Watch, config: RunConfig) -> dict[str, 
             path = Path((where or {}).get(key) or "/nonexistent")
             if path.is_file():
                 record[f"{key}_tail"] = log_tail(path.parent, path.name)
-        atomic_write_json(watch.folder / TRIAL_FILE, record)
+        TrialRecord.from_json(record).save(watch.folder / TRIAL_FILE)
         return record
 
 

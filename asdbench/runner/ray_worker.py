@@ -24,13 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_json
+from ..results.layout import CHECKPOINT_FILE, PROGRESS_FILE, WORKER_FILE
+from ..results.layout import WORKER_LOG as LOG_FILE
 from .config import RunConfig
 from .trial import Trial, run_trial, trial_dir
-
-WORKER_FILE = "worker.json"
-PROGRESS_FILE = "progress.json"
-LOG_FILE = "worker.log"
-CHECKPOINT_FILE = "checkpoint.pt"  # the trainer's per-epoch checkpoint (runner/trial.py)
 
 
 def worker_identity() -> dict[str, Any]:

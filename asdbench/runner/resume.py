@@ -19,10 +19,10 @@ from typing import Any
 from ..atomic import atomic_write_json
 from ..components import Dataset
 from ..errors import ConfigError, PreflightError
+from ..results.layout import DATASET_FILE, RUN_FILE
+from ..results.records import RUN_SCHEMA, RunRecord
 from .config import RunConfig
 
-DATASET_FILE = "dataset.json"
-RUN_FORMAT = 1
 # What an interrupted write leaves: ``.NAME.XXXXXXXX.tmp`` (asdbench.atomic), ``.NAME.PID.tmp``
 # (checkpoints) and ``.embeddings.PID.tmp.npz``.
 TEMPORARY_NAME = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
@@ -32,16 +32,13 @@ def remove_stale_temporaries(run_dir: Path) -> list[Path] | None:
     """Delete the temporary files a killed process (SIGKILL inside an atomic write) left anywhere
     in the run directory; returns them. ``None`` (nothing touched) while run.json says the run is
     running in a process that is still alive or cannot be checked from here: its writes are live."""
-    from ..evaluation.run_state import process_alive
+    from ..results.run_state import process_alive
 
     run_dir = Path(run_dir)
-    try:
-        meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    meta = RunRecord.read(run_dir / RUN_FILE)
+    if meta is None:
         return None
-    if not isinstance(meta, dict):
-        return None
-    if meta.get("status") == "running" and process_alive(meta.get("process") or {}) is not False:
+    if meta.status == "running" and process_alive(meta.process or {}) is not False:
         return None
     removed = []
     for path in sorted(run_dir.rglob(".*")):
@@ -90,10 +87,8 @@ def _legacy_differences(run_dir: Path, dataset: Dataset, cache_dtype: str) -> li
     """Runs started before dataset.json existed: compare the clip cache's content key."""
     from ..data.cache import cache_key
 
-    try:
-        recorded = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8")).get("dataset") or {}
-    except (OSError, ValueError):
-        recorded = {}
+    stored = RunRecord.read(Path(run_dir) / RUN_FILE)
+    recorded = (stored.dataset if stored is not None else None) or {}
     key = (recorded.get("cache") or {}).get("key")
     if key is None:
         return [f"{Path(run_dir) / DATASET_FILE} is missing and run.json records no dataset to compare with"]
@@ -134,24 +129,26 @@ def dataset_differences(run_dir: Path, dataset: Dataset, cache_dtype: str = "int
 
 def load_stored_config(run_dir: Path) -> RunConfig:
     """The config a run was started with; one line naming the file when it cannot be used."""
-    path = Path(run_dir) / "run.json"
+    path = Path(run_dir) / RUN_FILE
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"--resume: no run.json in {run_dir}") from None
+        raise ConfigError(f"--resume: no {RUN_FILE} in {run_dir}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"--resume: {path} is not readable JSON ({exc})") from None
-    version = (stored.get("versions") or {}).get("asdbench", "?") if isinstance(stored, dict) else "?"
-    if not isinstance(stored, dict) or stored.get("asdbench_run") != RUN_FORMAT or not isinstance(stored.get("config"), dict):
+    schema = stored.get(RunRecord.SCHEMA_KEY) if isinstance(stored, dict) else None
+    record = RunRecord.from_json(stored) if schema == RUN_SCHEMA else None
+    version = (record.versions if record else (stored.get("versions") if isinstance(stored, dict) else None) or {})
+    version = version.get("asdbench", "?") if isinstance(version, dict) else "?"
+    if record is None or not isinstance(record.config, dict) or not record.config:
         raise ConfigError(f"--resume: {path} is not a run.json this asdbench can resume "
-                          f"(format {stored.get('asdbench_run') if isinstance(stored, dict) else None!r}, "
-                          f"written by asdbench {version})")
+                          f"(format {schema!r}, written by asdbench {version})")
     known = {f.name for f in fields(RunConfig)}
-    unknown = sorted(set(stored["config"]) - known)
+    unknown = sorted(set(record.config) - known)
     if unknown:
         raise ConfigError(f"--resume: {path} was written by asdbench {version} with option(s) this version does not "
                           f"know: {', '.join(unknown)}")
-    config = RunConfig(**stored["config"])
+    config = RunConfig(**record.config)
     problems = config.problems()
     if problems:
         raise PreflightError([f"--resume: {path}: {p}" for p in problems])

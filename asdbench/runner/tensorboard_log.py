@@ -10,21 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..results import layout
 from ..training.trainer import EpochStats
 from .config import TENSORBOARD_MISSING, tensorboard_installed
-
-TENSORBOARD_DIR = "tensorboard"
 
 
 def check_tensorboard() -> None:
     """Fail before any work when TensorBoard is asked for but not installed."""
     if not tensorboard_installed():
         raise ConfigError(TENSORBOARD_MISSING)
-
-
-def tensorboard_dir(run_dir: Path, system: str, seed: int) -> Path:
-    return run_dir / TENSORBOARD_DIR / layout.safe_name(system) / layout.trial_name(seed)
 
 
 class TensorBoardLog:

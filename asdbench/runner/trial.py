@@ -1,15 +1,12 @@
 """One trial = one system trained with one seed, then scored by every back-end.
 
-Files of a trial (``<run>/<system>/seed-<k>/``): ``checkpoint.pt`` while training (per epoch),
-``history.csv`` (one row per epoch, rewritten after each), ``weights.pt`` (embedder state_dict),
-``embeddings.npz`` with its row index ``embeddings.csv``, one folder per back-end with ``scores.csv``, ``train_scores.csv``, the challenge-format CSVs,
-``metrics.csv`` and the fitted back-end (``backend.json`` + ``backend.npz``), and finally
-``trial.json`` with status ``done``: written last, so its presence means the trial is complete.
+The files it writes are listed in :mod:`asdbench.results.layout`; ``trial.json``
+(:class:`~asdbench.results.records.TrialRecord`) is written last, so status ``done`` means the
+trial is complete.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import socket
@@ -25,10 +22,12 @@ import pandas as pd
 import torch
 
 from ..allocator import serving_allocator
-from ..atomic import atomic_save_npz, atomic_torch_save, atomic_write_json, atomic_write_text
+from ..atomic import atomic_save_npz, atomic_torch_save, atomic_write_text
 from ..components import Clip
 from ..plugins import resolve
 from ..results import layout
+from ..results.records import TrialRecord
+from ..results.tables import write_scored
 from ..scoring.scored import DECISION_PERCENTILE, decision_thresholds, scored_tables
 from ..systems import build_training_model, describe_system, resolve_system
 from ..training.device import pick_device
@@ -36,11 +35,9 @@ from ..training.inference import extract_embeddings
 from ..training.trainer import TrainConfig, Trainer
 from .config import RunConfig
 from .data import PreparedData, prepare
-from .history import HISTORY_FILE, TrainingHistory
-from .tensorboard_log import TensorBoardLog, tensorboard_dir
+from .history import TrainingHistory
+from .tensorboard_log import TensorBoardLog
 
-TRIAL_FILE = "trial.json"
-EMBEDDINGS_INDEX = "embeddings.csv"
 INDEX_COLUMNS = ("matrix", "row", "file", "path", "machine", "section", "split", "subset", "domain", "label", "attribute")
 
 
@@ -58,12 +55,14 @@ def trial_dir(run_dir: Path, trial: Trial) -> Path:
     return layout.trial_dir(run_dir, trial.system, trial.seed)
 
 
-def read_trial_status(run_dir: Path, trial: Trial) -> dict[str, Any] | None:
-    path = trial_dir(run_dir, trial) / TRIAL_FILE
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+def read_trial_record(run_dir: Path, trial: Trial) -> TrialRecord | None:
+    """The trial's ``trial.json``; None before it was written (or when it is unreadable)."""
+    return TrialRecord.read(trial_dir(run_dir, trial) / layout.TRIAL_FILE)
+
+
+def trial_finished(run_dir: Path, trial: Trial) -> bool:
+    record = read_trial_record(run_dir, trial)
+    return record is not None and record.done
 
 
 def clip_table(clips: list[Clip]) -> pd.DataFrame:
@@ -113,40 +112,41 @@ training phases only."""
 def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData | None = None,
               progress: TrialProgress | None = None,
               context: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train, embed, score with ``config.threads`` intra-op threads; returns the trial record (also
-    written to ``trial.json``, with ``context``, e.g. the Ray worker that ran it). Never raises
-    for a failure inside the trial: the record then has status ``failed`` and the error."""
+    """Train, embed, score with ``config.threads`` intra-op threads; returns the trial record as
+    JSON (also written to ``trial.json``, with ``context``, e.g. the Ray worker that ran it).
+    Never raises for a failure inside the trial: the record then has status ``failed`` and the
+    error."""
     out = trial_dir(run_dir, trial)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out)
     # The allocator of the process that trains (a --workers process, a Ray worker): speed and memory only.
-    record: dict[str, Any] = {"system": trial.system, "seed": trial.seed, "status": "running", "timings": {},
-                              "allocator": serving_allocator(), **(context or {})}
+    record = TrialRecord(trial.system, trial.seed, allocator=serving_allocator(), extra=dict(context or {}))
     started = time.perf_counter()
     previous_threads = torch.get_num_threads()
     try:
         set_threads(config.threads)
-        record["runtime"] = trial_runtime(config)
+        record.runtime = trial_runtime(config)
         t0 = time.perf_counter()
         data = data if data is not None else prepare(config)
-        record["timings"]["data_s"] = round(time.perf_counter() - t0, 3)
+        record.timings["data_s"] = round(time.perf_counter() - t0, 3)
         system = resolve_system(trial.system)
-        record["resolved"] = describe_system(trial.system, system)
-        _train_and_score(config, trial, system, data, out, record, progress)
-        record["status"] = "done"
+        record.resolved = describe_system(trial.system, system)
+        _train_and_score(config, trial, system, data, run_dir, record, progress)
+        record.status = "done"
     except Exception as exc:  # recorded, the sweep goes on
-        record["status"] = "failed"
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        record["traceback"] = traceback.format_exc()
+        record.status = "failed"
+        record.error = f"{type(exc).__name__}: {exc}"
+        record.traceback = traceback.format_exc()
     finally:
         set_threads(previous_threads)
-    record["timings"]["total_s"] = round(time.perf_counter() - started, 3)
-    atomic_write_json(out / TRIAL_FILE, record)
-    return record
+    record.timings["total_s"] = round(time.perf_counter() - started, 3)
+    record.save(out / layout.TRIAL_FILE)
+    return record.to_json()
 
 
-def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: PreparedData, out: Path,
-                     record: dict[str, Any], progress: TrialProgress | None) -> None:
+def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: PreparedData, run_dir: Path,
+                     record: TrialRecord, progress: TrialProgress | None) -> None:
+    out = trial_dir(run_dir, trial)
     cfg = train_config(config, trial.seed)
     n_train = len(data.train)
 
@@ -154,21 +154,21 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
         if progress is not None:
             progress(f"epoch {epoch + 1}/{cfg.epochs}", step, total, running_loss)
 
-    board = TensorBoardLog(tensorboard_dir(out.parent.parent, trial.system, trial.seed)) if config.tensorboard else None
-    history = TrainingHistory(out / HISTORY_FILE, tensorboard=board)
-    trainer = Trainer(cfg, checkpoint=out / "checkpoint.pt", progress=on_batch, on_epoch=history.add)
+    board = TensorBoardLog(layout.tensorboard_dir(run_dir, trial.system, trial.seed)) if config.tensorboard else None
+    history = TrainingHistory(out / layout.HISTORY_FILE, tensorboard=board)
+    trainer = Trainer(cfg, checkpoint=out / layout.CHECKPOINT_FILE, progress=on_batch, on_epoch=history.add)
     classes, class_ids = data.training_classes(system.training_classes)
-    record["classes"] = len(classes)
+    record.classes = len(classes)
     model, pipeline = build_model(config, system, trial.seed, int(data.cache.samples), len(classes))
     try:
         model = trainer.fit(model, pipeline, data.read_train, class_ids, len(classes))
     finally:
         if board is not None:
             board.close()
-    record["timings"]["train_s"] = round(trainer.timings["train_s"], 3)
-    record["history"] = {"file": HISTORY_FILE, **history.summary()}
-    record["train_clips_per_s"] = round(n_train * cfg.epochs / max(trainer.timings["train_s"], 1e-9), 2)
-    atomic_torch_save(model.embedder.state_dict(), out / "weights.pt")
+    record.timings["train_s"] = round(trainer.timings["train_s"], 3)
+    record.history = {"file": layout.HISTORY_FILE, **history.summary()}
+    record.train_clips_per_s = round(n_train * cfg.epochs / max(trainer.timings["train_s"], 1e-9), 2)
+    atomic_torch_save(model.embedder.state_dict(), out / layout.WEIGHTS_FILE)
 
     t0 = time.perf_counter()
     n_all = n_train + len(data.test)
@@ -177,28 +177,27 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
         precision=cfg.precision, reuse_host_memory=cfg.reuse_host_memory,
         progress=(lambda done, total: progress("embed", done, total)) if progress else None,
     )
-    record["timings"]["extract_s"] = round(time.perf_counter() - t0, 3)
+    record.timings["extract_s"] = round(time.perf_counter() - t0, 3)
     train_emb, test_emb = embeddings[:n_train], embeddings[n_train:]
-    atomic_write_text(out / EMBEDDINGS_INDEX, embedding_index(data.train, data.test).to_csv(index=False, lineterminator="\n"))
-    atomic_save_npz(out / "embeddings.npz", train=train_emb, test=test_emb)
+    atomic_write_text(out / layout.EMBEDDINGS_INDEX,
+                      embedding_index(data.train, data.test).to_csv(index=False, lineterminator="\n"))
+    atomic_save_npz(out / layout.EMBEDDINGS_FILE, train=train_emb, test=test_emb)
 
     train_table, test_table = clip_table(data.train), clip_table(data.test)
-    record["backends"] = {}
     for backend_name in config.backends:
         t0 = time.perf_counter()
-        backend = resolve("backend", backend_name).factory(seed=trial.seed, **config.backend_options.get(backend_name, {}))
+        backend = make_backend(config, backend_name, trial.seed)
         backend.fit(train_emb, train_table["group"].to_numpy(), train_table["domain"].to_numpy())
         train_scores = training_scores(backend, train_emb, train_table["group"].to_numpy())
         test_scores = backend.score_samples(test_emb, test_table["group"].to_numpy())
-        bdir = layout.backend_dir(out.parent.parent, trial.system, trial.seed, backend_name)
+        bdir = layout.backend_dir(run_dir, trial.system, trial.seed, backend_name)
         percentile = decision_percentile(backend)
         scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir, data.dataset.version,
                                  percentile=percentile)
         saved = _save_backend(bdir, backend_name, {"seed": trial.seed, **config.backend_options.get(backend_name, {})},
                               backend, decision_thresholds(train_table, train_scores, percentile), percentile)
-        record["backends"][backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored, **saved}
-    checkpoint = out / "checkpoint.pt"
-    checkpoint.unlink(missing_ok=True)
+        record.backends[backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored, **saved}
+    (out / layout.CHECKPOINT_FILE).unlink(missing_ok=True)
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:
@@ -218,9 +217,14 @@ def training_scores(backend: Any, embeddings: np.ndarray, groups: np.ndarray) ->
     return np.asarray(scores) if scores is not None else backend.score_samples(embeddings, groups)
 
 
+def make_backend(config: RunConfig, name: str, seed: int) -> Any:
+    """The run's back-end ``name`` with its options, unfitted."""
+    return resolve("backend", name).factory(seed=seed, **config.backend_options.get(name, {}))
+
+
 def decision_percentile(backend: Any) -> float:
     """The percentile of the training scores that decides "anomalous": the back-end's own
-    ``percentile`` option where it has one, else the reference's 90."""
+    ``percentile`` option where it has one, else the reference's 90 (trials and ensembles alike)."""
     return float(getattr(backend, "percentile", DECISION_PERCENTILE))
 
 
@@ -240,15 +244,9 @@ def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_tab
                     train_scores: np.ndarray, bdir: Path, dataset_version: str,
                     percentile: float = DECISION_PERCENTILE) -> dict[str, Any]:
     """Challenge CSVs, per-clip tables and metric rows of one set of scores."""
-    from ..atomic import atomic_write_text
-    from ..results.files import write_challenge_files, write_scores_table
-
     table, train, metrics = scored_tables(test_table, test_scores, train_table, train_scores, dataset_version,
                                           percentile)
-    write_challenge_files(bdir, table)
-    write_scores_table(bdir / "scores.csv", table)
-    write_scores_table(bdir / "train_scores.csv", train)
-    atomic_write_text(bdir / "metrics.csv", metrics.to_csv(index=False))
+    write_scored(bdir, table, train, metrics)
     official = metrics[(metrics["metric"] == "official_score")] if len(metrics) else metrics
     return {"official_score": {row.split: round(float(row.value), 4) for row in official.itertuples()}}
 
@@ -257,7 +255,7 @@ def trial_runtime(config: RunConfig) -> dict[str, Any]:
     """Where and how the trial ran, as the process that trains it sees it: host, device, thread
     count and versions of asdbench, torch and the plugins (these change numbers). A Ray worker
     may differ from the driver in any of them."""
-    from .orchestrator import versions
+    from .provenance import versions
 
     device = pick_device(config.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()

@@ -32,6 +32,7 @@ from ..allocator import host_memory_reuse
 from ..atomic import atomic_torch_save
 from ..components import Embedder
 from ..errors import ConfigError
+from ..results.layout import CORRUPT_SUFFIX
 from .device import autocast_context, compile_embedder, pick_device, resolve_precision
 from .inference import BatchSource, host_batch, prefetched, to_device
 from .pipeline import AugmenterPipeline, Labels
@@ -245,7 +246,7 @@ class Trainer:
                 self.scaler.load_state_dict(state["scaler"])
             return int(state["epoch"]) + 1
         except Exception as exc:  # truncated, from another model, not a checkpoint at all
-            aside = self.checkpoint.with_name(self.checkpoint.name + ".corrupt")
+            aside = self.checkpoint.with_name(self.checkpoint.name + CORRUPT_SUFFIX)
             os.replace(self.checkpoint, aside)
             raise CorruptCheckpoint(
                 f"{self.checkpoint}: corrupt checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
