@@ -100,7 +100,7 @@ def compare(*args, columns: int = 1000) -> str:
 
 @pytest.fixture()
 def run_dir(tmp_path: Path) -> Path:
-    return make_run(tmp_path, "run-a", run_json={"name": "A", "systems": ["featex", "baseline"]})
+    return make_run(tmp_path, "run-a", run_json={"systems": {"featex": {}, "baseline": {}}})
 
 
 def records(run: Path, *extra) -> pd.DataFrame:
@@ -259,7 +259,7 @@ def test_paired_unknown_system_is_a_clear_error(run_dir: Path):
 
 
 def test_two_runs_with_the_same_systems_are_prefixed(tmp_path: Path):
-    a = make_run(tmp_path, "a", run_json={"name": "first"})
+    a = make_run(tmp_path, "first")
     b = make_run(tmp_path, "b", systems=("baseline",), ensemble=())
     rec = pd.DataFrame(json.loads(compare(a, b, "--format", "json")))
     assert list(dict.fromkeys(rec.label)) == [

@@ -18,7 +18,7 @@ from asdbench.results.tables import RESULTS_COLUMNS, write_results_table
 
 @pytest.fixture()
 def run_dir(tmp_path: Path) -> Path:
-    return make_run(tmp_path, "run-a", run_json={"name": "A", "systems": ["featex", "baseline"]})
+    return make_run(tmp_path, "run-a", run_json={"systems": {"featex": {}, "baseline": {}}})
 
 
 def blocks(text: str) -> list[tuple[str, str, list[list[str]]]]:

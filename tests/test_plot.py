@@ -39,8 +39,8 @@ def clip_scores(system_shift: float, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def make_run(root: Path, with_ensemble: bool = True) -> Path:
-    run = root / "run"
+def make_run(root: Path, with_ensemble: bool = True, name: str = "run") -> Path:
+    run = root / name
     results = []
     for system, shift in (("baseline", 1.0), ("statex+featex", 2.0)):
         tables = []
@@ -150,9 +150,9 @@ def test_several_runs_share_one_figure_and_differences_are_noted(tmp_path: Path)
     from asdbench.reports.plots import representatives
     from asdbench.results.runs import load_runs
 
-    a, b = make_run(tmp_path / "a"), make_run(tmp_path / "b", with_ensemble=False)
-    (a / "run.json").write_text('{"name": "a", "config": {"epochs": 10}}')
-    (b / "run.json").write_text('{"name": "b", "config": {"epochs": 3}}')
+    a, b = make_run(tmp_path, name="a"), make_run(tmp_path, with_ensemble=False, name="b")
+    (a / "run.json").write_text('{"config": {"epochs": 10}}')
+    (b / "run.json").write_text('{"config": {"epochs": 3}}')
     result = CliRunner().invoke(main, ["plot", str(a), str(b), "--out", str(tmp_path / "figs"), "--format", "svg"])
     assert result.exit_code == 0, result.output
     assert "Note: these runs differ in epochs (a: 10, b: 3)" in result.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..results.layout import RUN_FILE
 from ..runner.config import DEFAULT_THREADS
 from .completion import complete_backends, complete_datasets, complete_systems
 from .options import GreedyCommand
@@ -145,17 +146,17 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     try:
         outcome = execute(config, run_dir, resume=resume, show_progress=not quiet, plan=plan, verbose=verbose)
     except RunInterrupted as exc:
-        click.echo(f"interrupted by {exc}: run and unfinished trials marked 'interrupted' in {run_dir / 'run.json'}; "
+        click.echo(f"interrupted by {exc}: run and unfinished trials marked 'interrupted' in {run_dir / RUN_FILE}; "
                    f"resume with: asdbench run --resume --out {out} --name {run_dir.name}", err=True)
         sys.exit(exc.exit_code)
     if outcome.results.empty:
-        click.echo(f"no trial finished: {len(outcome.failed)} trial(s) failed (details in {run_dir / 'run.json'})", err=True)
+        click.echo(f"no trial finished: {len(outcome.failed)} trial(s) failed (details in {run_dir / RUN_FILE})", err=True)
         for key, error in outcome.errors.items():
             click.echo(f"  {key}: {error}", err=True)
         sys.exit(1)
     print_leaderboard([run_dir], fmt, metrics=metrics, by_machine=by == "machine", splits=splits)
     if outcome.failed:
-        click.echo(f"{len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)} (details in {run_dir / 'run.json'})", err=True)
+        click.echo(f"{len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)} (details in {run_dir / RUN_FILE})", err=True)
         sys.exit(1)
 
 

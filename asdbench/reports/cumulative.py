@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..results.layout import ENSEMBLE, RUN_FILE, backend_dir
+from ..results.layout import ENSEMBLE, RUN_FILE, SCORES_FILE, TRAIN_SCORES_FILE, backend_dir
 from ..results.runs import RunResults
 from ..results.tables import read_scores_table
 from ..scoring.scored import scored_tables
@@ -45,8 +45,8 @@ def cumulative_results(run: RunResults) -> RunResults:
         for k, seed in enumerate(seeds):
             bdir = backend_dir(run.path, system, seed, backend)
             try:
-                tests.append(read_scores_table(bdir / "scores.csv"))
-                trains.append(read_scores_table(bdir / "train_scores.csv"))
+                tests.append(read_scores_table(bdir / SCORES_FILE))
+                trains.append(read_scores_table(bdir / TRAIN_SCORES_FILE))
             except FileNotFoundError as exc:
                 raise DataError(f"{bdir}: per-clip scores missing, cannot form cumulative ensembles ({exc})") from None
             if k == 0:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..results.layout import ENSEMBLE
 from ..results.runs import RunResults, config_differences
 from ..scoring.metrics import ALL, MIXED, SECTION_METRICS
 from .formatting import (
@@ -75,7 +76,6 @@ SHORT_NAMES = {
 LOWER_IS_BETTER = {"official_score_ci95"}
 SPLIT_ORDER = {"dev": 0, "eval": 1}
 DOMAIN_ORDER = ("source", "target", MIXED)
-ENSEMBLE = "ensemble"
 
 
 @dataclass(frozen=True)

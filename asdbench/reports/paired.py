@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..results.layout import ENSEMBLE
 from ..results.runs import RunResults
 from .formatting import DECIMALS, percent, render_records, render_text_table
 from .leaderboard import Column, Leaderboard, Row, build_leaderboard
@@ -113,7 +114,7 @@ def _seed_values(
         sel = (
             (f["system"] == row.key.system)
             & (f["backend"] == row.key.backend)
-            & (f["seed"] != "ensemble")
+            & (f["seed"] != ENSEMBLE)
             & (f["split"] == split)
             & (f["machine"] == machine)
             & (f["section"] == "*")

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError
-from ..results.layout import METRICS_FILE, RESULTS_FILE, RUN_FILE, backend_dir
+from ..results.layout import ENSEMBLE, METRICS_FILE, RESULTS_FILE, RUN_FILE, backend_dir
 from ..results.records import RunRecord, TrialRecord
 from ..results.tables import RESULTS_COLUMNS, read_metrics_table, write_results_table
 from ..systems import describe_system, resolve_system
@@ -79,7 +79,7 @@ def collect_results(run_dir: Path, config: RunConfig) -> pd.DataFrame:
         for backend in config.backends:
             frame = ensemble_metrics(run_dir, system, backend)
             if frame is not None and len(frame):
-                frames.append(frame.assign(system=system, seed="ensemble", backend=backend))
+                frames.append(frame.assign(system=system, seed=ENSEMBLE, backend=backend))
     if not frames:
         return pd.DataFrame(columns=list(RESULTS_COLUMNS))
     table = pd.concat(frames, ignore_index=True)
