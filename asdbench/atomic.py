@@ -2,7 +2,7 @@
 
 Every writer goes through :func:`atomic_write_with`: a unique temporary name beside the target
 (``.<name>.<random>.tmp``, so two processes never share one), fsync, then ``os.replace``. The
-temporary file is removed when writing fails; one left by a SIGKILL matches :data:`TEMP_GLOB`.
+temporary file is removed when writing fails; one left by a SIGKILL matches :data:`TEMPORARY_NAME`.
 This module sits below every package (data caches and downloads write atomically too), so it
 imports nothing heavy: torch and numpy are imported by the writers that need them.
 """
@@ -11,14 +11,27 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 PathLike = str | os.PathLike[str]
-TEMP_GLOB = ".*.tmp"
-"""What a temporary file of an interrupted atomic write looks like (for clean-up)."""
+TEMPORARY_NAME = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
+"""The name of a temporary file an interrupted write left: ``.NAME.XXXXXXXX.tmp`` from here,
+also ``.NAME.PID.tmp`` and ``.embeddings.PID.tmp.npz`` of earlier versions (for clean-up)."""
+
+
+def remove_temporaries(folder: PathLike) -> list[Path]:
+    """Delete the temporary files of interrupted writes anywhere under ``folder``; returns them.
+    Only call this where no other process writes (their temporaries would vanish)."""
+    removed = []
+    for path in sorted(Path(folder).rglob(".*")):
+        if TEMPORARY_NAME.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def _umask() -> int:

@@ -160,10 +160,10 @@ def test_losses_serve_as_regular_and_ssl_heads_with_mixup_labels(spec: str, regu
 
 
 def test_adaproj_trainable_subspaces_follow_the_head_rule() -> None:
-    model, _ = build_model(TrainConfig(), resolve_system("combined:loss=adaproj,adaproj.trainable_subspaces=true"), 8000, 4)
+    model, _ = build_training_model(resolve_system("combined:loss=adaproj,adaproj.trainable_subspaces=true"), 8000, 4)
     assert not list(model.heads["regular"].parameters())  # the regular head stays frozen
     assert [p.requires_grad for p in model.heads["ssl"].parameters()] == [True]
-    model, _ = build_model(TrainConfig(), resolve_system(
+    model, _ = build_training_model(resolve_system(
         "combined:loss=adaproj,adaproj.trainable_subspaces=true,ssl_trainable_centres=false"), 8000, 4)
     assert not list(model.heads["ssl"].parameters())
     with pytest.raises(ConfigError, match="trainable_subspaces"):

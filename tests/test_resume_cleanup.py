@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 
-from asdbench.atomic import atomic_write_text
-from asdbench.runner.resume import TEMPORARY_NAME, remove_stale_temporaries
+from asdbench.atomic import TEMPORARY_NAME, atomic_write_text
+from asdbench.runner.resume import remove_stale_temporaries
 
 
 def _run_dir(tmp_path, pid: int, status: str = "running"):

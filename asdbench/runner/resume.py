@@ -11,21 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_json
+from ..atomic import atomic_write_json, remove_temporaries
 from ..components import Dataset
 from ..errors import ConfigError, PreflightError
 from ..results.layout import DATASET_FILE, RUN_FILE
 from ..results.records import RUN_SCHEMA, RunRecord
 from .config import RunConfig
-
-# What an interrupted write leaves: ``.NAME.XXXXXXXX.tmp`` (asdbench.atomic), ``.NAME.PID.tmp``
-# (checkpoints) and ``.embeddings.PID.tmp.npz``.
-TEMPORARY_NAME = re.compile(r"^\..+\.tmp(\.[A-Za-z0-9]+)?$")
 
 
 def remove_stale_temporaries(run_dir: Path) -> list[Path] | None:
@@ -40,12 +35,7 @@ def remove_stale_temporaries(run_dir: Path) -> list[Path] | None:
         return None
     if meta.status == "running" and process_alive(meta.process or {}) is not False:
         return None
-    removed = []
-    for path in sorted(run_dir.rglob(".*")):
-        if TEMPORARY_NAME.match(path.name) and path.is_file() and not path.is_symlink():
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
+    return remove_temporaries(run_dir)
 
 
 def _clip_rows(dataset: Dataset) -> list[list[Any]]:

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from ..allocator import serving_allocator
-from ..atomic import atomic_save_npz, atomic_torch_save, atomic_write_text
+from ..atomic import atomic_save_npz, atomic_torch_save, atomic_write_text, remove_temporaries
 from ..components import Clip
 from ..plugins import resolve
 from ..results import layout
@@ -118,7 +118,7 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
     error."""
     out = trial_dir(run_dir, trial)
     out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(out)
+    remove_temporaries(out)  # only one process works on a trial at a time: any there now are stale
     # The allocator of the process that trains (a --workers process, a Ray worker): speed and memory only.
     record = TrialRecord(trial.system, trial.seed, allocator=serving_allocator(), extra=dict(context or {}))
     started = time.perf_counter()
@@ -198,17 +198,6 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
                               backend, decision_thresholds(train_table, train_scores, percentile), percentile)
         record.backends[backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored, **saved}
     (out / layout.CHECKPOINT_FILE).unlink(missing_ok=True)
-
-
-def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Temporary files a killed process left in a trial folder (only one process works on a trial
-    at a time, so any there now are stale)."""
-    removed = []
-    for path in folder.rglob(".*.tmp*"):
-        if path.is_file():
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
 
 
 def training_scores(backend: Any, embeddings: np.ndarray, groups: np.ndarray) -> np.ndarray:
