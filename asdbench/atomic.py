@@ -43,18 +43,28 @@ def _umask() -> int:
 def atomic_write_with(path: PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
     """Call ``write(handle)`` on a temporary file, fsync it and move it onto ``path``, with the
     permissions a plain ``open`` would give; returns the path written."""
+    def to_file(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            write(handle)
+
+    return atomic_write_to(path, to_file)
+
+
+def atomic_write_to(path: PathLike, write: Callable[[Path], Any]) -> Path:
+    """Like :func:`atomic_write_with`, for writers that take a file name (``write(tmp_path)``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
+        write(tmp)
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -73,11 +83,12 @@ def atomic_write_json(path: PathLike, obj: Any) -> Path:
 
 
 def atomic_torch_save(obj: Any, path: PathLike) -> Path:
-    """``torch.save`` through a file handle: the archive inside gets a fixed name, so equal
-    tensors give equal bytes."""
+    """``torch.save`` to the temporary file's name, not a Python file object: torch then writes in
+    C++, so a signal handler (``asdbench run``'s SIGTERM/SIGINT) cannot interrupt it half-way
+    and turn the interruption into a corrupt-archive error."""
     import torch
 
-    return atomic_write_with(path, lambda handle: torch.save(obj, handle))
+    return atomic_write_to(path, lambda tmp: torch.save(obj, tmp))
 
 
 def atomic_save_npz(path: PathLike, **arrays: Any) -> Path:
