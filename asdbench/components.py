@@ -88,6 +88,10 @@ class Dataset:
     clips: list[Clip]
     problems: list[str] = field(default_factory=list)  # files skipped, with the reason
     resample: bool = False
+    scoring: str | None = None
+    """The DCASE edition whose official score applies (``"2023"``, ...); None: ``version`` when it
+    is an edition. A dataset that is not a DCASE edition must name one: asdbench checks it before
+    training (:func:`asdbench.data.editions.scoring_edition_of`)."""
 
     def select(self, **criteria: Any) -> list[Clip]:
         """Clips whose attributes equal the given values, e.g. ``select(subset="train")``."""

@@ -85,7 +85,7 @@ def locate(path: PathLike) -> tuple[Path, list[TrialRef], bool]:
 def audio_files(paths: Iterable[PathLike]) -> list[Path]:
     """The audio files named or found (recursively, sorted) under ``paths``; every path must exist
     and every folder hold at least one clip."""
-    from .data.naming import AUDIO_SUFFIXES
+    from .data.names import AUDIO_SUFFIXES
 
     files: list[Path] = []
     for raw in paths:
@@ -159,7 +159,7 @@ class TrainedSystem:
     def clip_for(self, path: PathLike, machine: str | None = None, section: str | None = None) -> Clip:
         """The clip a file is scored as; a :class:`DataError` naming the file when its machine
         type or section cannot be told or was not trained."""
-        from .data.naming import parse_name
+        from .data.names import parse_name
 
         path = Path(path).expanduser().absolute()
         known = self._index.get(str(path))

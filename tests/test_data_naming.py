@@ -1,4 +1,4 @@
-"""DCASE file-name parsing (asdbench.data.naming) and version detection."""
+"""DCASE file-name parsing (asdbench.data.names) and version detection."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from shared_data import VALVE  # noqa: E402
 
 from asdbench.data.dcase import detect_version
-from asdbench.data.naming import parse_name
+from asdbench.data.names import parse_name
 from asdbench.errors import DataError
 
 

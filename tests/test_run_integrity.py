@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from test_runner import _ExplodingPlugin  # a strategy that fails inside training
 
 from asdbench.cli import main
+from asdbench.hookspecs import hookimpl
 from asdbench.testing import registered_plugin
 
 QUICK = ["--epochs", "1", "--batch-size", "8", "--quiet", "--device", "cpu"]
@@ -282,3 +283,40 @@ def _not_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+class _UnscoredDataset:
+    """A third-party dataset plugin whose data is no DCASE edition (``scoring`` decides)."""
+
+    def __init__(self, scoring: str | None) -> None:
+        self.scoring = scoring
+
+    @hookimpl
+    def register_datasets(self, register):
+        def factory(root, *, seed=0, resample=False):
+            import dataclasses
+
+            from asdbench.plugins import resolve
+
+            synthetic = resolve("dataset", "synthetic").factory(root, seed=seed)
+            return dataclasses.replace(synthetic, name="my-machines", version="my-machines-v1", scoring=self.scoring)
+
+        register("my-machines", factory, description="test: a dataset that declares its scoring edition or not")
+
+
+def test_a_dataset_without_a_scoring_edition_fails_before_training(tiny_synthetic, tmp_path, isolated_home):
+    out = tmp_path / "runs"
+    with registered_plugin(_UnscoredDataset(None), "unscored"):
+        result = _invoke(["run", "--data", str(tiny_synthetic), "--dataset", "my-machines", "--out", str(out),
+                          "--name", "x", "--ssl", "baseline", *QUICK])
+    assert result.exit_code == 2, result.output
+    assert ("dataset 'my-machines': version 'my-machines-v1' is not a DCASE edition and the dataset declares no "
+            "scoring edition (set Dataset.scoring to one of 2020, 2021, 2022, 2023, 2024, 2025)") in result.output
+    assert "Traceback" not in result.output and not (out / "x").exists()  # nothing trained, nothing written
+    with registered_plugin(_UnscoredDataset("2023"), "scored"):
+        result = _invoke(["run", "--data", str(tiny_synthetic), "--dataset", "my-machines", "--out", str(out),
+                          "--name", "y", "--ssl", "baseline", *QUICK])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "y" / "run.json").read_text())
+    assert record["dataset"]["version"] == "my-machines-v1" and record["dataset"]["scoring"] == "2023"
+    assert len(pd.read_csv(out / "y" / "results.csv")) > 0

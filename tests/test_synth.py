@@ -30,7 +30,7 @@ from asdbench.synth.params import parse_attributes
 from asdbench.synth.plan import plan
 from asdbench.synth.render import fault_amount, render
 
-# DCASE2023 names, checked with our own patterns (independent of asdbench.data.naming)
+# DCASE2023 names, checked with our own patterns (independent of asdbench.data.names)
 TRAIN_RE = re.compile(r"^section_00_(source|target)_train_normal_(\d{4})_([A-Za-z0-9.\-]+(?:_[A-Za-z0-9.\-]+)*)\.wav$")
 TEST_RE = re.compile(r"^section_00_(source|target)_test_(normal|anomaly)_(\d{4})_([A-Za-z0-9.\-]+(?:_[A-Za-z0-9.\-]+)*)\.wav$")
 HIDDEN_RE = re.compile(r"^section_00_(\d{4})\.wav$")

@@ -11,10 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..components import Dataset, LengthPolicy
+from ..data.editions import VERSIONS
 from ..errors import DataError
 from ..hookspecs import hookimpl
-
-DCASE_VERSIONS = ("2020", "2021", "2022", "2023", "2024", "2025")
 
 
 def _dcase_factory(version: str) -> Callable[..., Dataset]:
@@ -54,7 +53,7 @@ def synthetic(root: str | Path | None = None, *, preset: str = "quick", seed: in
     policy = LengthPolicy("tile_crop", samples, seed)
     check_policy(policy)
     dataset = load_dataset(root, "2023", seed=seed, sample_rate=rate, name=name, length_policy=policy)
-    return dataclasses.replace(dataset, version="synthetic")
+    return dataclasses.replace(dataset, version="synthetic", scoring="2023")
 
 
 def _folder(root: str | Path, *, seed: int = 0, resample: bool = False, layout: str = "auto",
@@ -79,7 +78,7 @@ def _manifest(root: str | Path, *, seed: int = 0, resample: bool = False, sample
 
 @hookimpl
 def register_datasets(register: Callable[..., None]) -> None:
-    for version in DCASE_VERSIONS:
+    for version in VERSIONS:
         register(
             f"dcase{version}",
             _dcase_factory(version),

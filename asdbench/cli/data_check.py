@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-VERSION_CHOICES = ["auto", "2020", "2021", "2022", "2023", "2024", "2025"]
+from ..data.editions import VERSIONS
+
+VERSION_CHOICES = ["auto", *VERSIONS]
 
 
 def _fmt_seconds(value: float | None) -> str:

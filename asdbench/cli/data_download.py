@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from ..data.editions import VERSIONS
+
 SET_CHOICES = ["dev", "additional", "eval", "ground-truth", "all"]
 
 
 @click.command()
-@click.argument("year", type=click.Choice(["2020", "2021", "2022", "2023", "2024", "2025"]))
+@click.argument("year", type=click.Choice(list(VERSIONS)))
 @click.option("--set", "sets", type=click.Choice(SET_CHOICES), multiple=True, default=("dev",), show_default=True,
               help="dev (development data), additional (additional training data), eval (evaluation test data), "
                    "ground-truth (where the evaluation labels are published), all (dev + additional + eval). Repeatable.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..atomic import atomic_write_text
-from ..data.names import DATASET_VERSIONS
+from ..data.editions import SCORED_AS, VERSIONS
 from ..reports.formatting import FORMATS
 
 
@@ -32,7 +32,7 @@ def emit(text: str, out: Path | None) -> None:
 )
 @click.option(
     "--dataset-version",
-    type=click.Choice(list(DATASET_VERSIONS) + ["synthetic"]),
+    type=click.Choice([*VERSIONS, *SCORED_AS]),
     default="2023",
     show_default=True,
     help="DCASE edition: decides how the official score combines the metrics.",

@@ -43,29 +43,19 @@ from pathlib import Path, PurePath
 from ..components import Clip, Dataset, LengthPolicy
 from ..errors import ConfigError, DataError
 from .audio import AudioInfo, check_policy, decode_notes, probe_audio
+from .editions import EDITIONS, VERSIONS, edition
 from .ground_truth import GroundTruth, candidate_folders, full_name_fields, read_ground_truth
 from .layout import SPLIT_FOLDERS, SUBSET_FOLDERS, MachineDir, find_machine_dirs
-from .naming import AUDIO_SUFFIXES, SCHEME_ID, ParsedName, parse_name
-
-VERSIONS = ("2020", "2021", "2022", "2023", "2024", "2025")
-CLIP_SECONDS = {"2020": 10, "2021": 10, "2022": 10, "2023": 18, "2024": 18, "2025": 18}
-LENGTH_MODE = {"2020": "head", "2021": "head", "2022": "head", "2023": "tile_crop", "2024": "tile_crop", "2025": "tile_crop"}
+from .names import AUDIO_SUFFIXES, SCHEME_ID, ParsedName, parse_name
 
 # Machine types of the evaluation sets (their dev sets share the 2023 machine types).
-EVAL_MACHINES = {
-    "2023": {"bandsaw", "grinder", "shaker", "toydrone", "toynscale", "toytank", "vacuum"},
-    "2024": {"3dprinter", "aircompressor", "brushlessmotor", "hairdryer", "hoveringdrone", "roboticarm",
-             "scanner", "toothbrush", "toycircuit"},
-    "2025": {"autotrash", "bandsealer", "coffeegrinder", "homecamera", "polisher", "screwfeeder", "toypet",
-             "toyrccar"},
-}
+EVAL_MACHINES = {version: e.eval_machines for version, e in EDITIONS.items() if e.eval_machines}
 
 
 def length_policy_for(version: str, seed: int = 0, sample_rate: int = 16000) -> LengthPolicy:
     """The clip-length policy of a DCASE version (see the module docstring)."""
-    if version not in VERSIONS:
-        raise ConfigError(f"unknown DCASE version {version!r} (known: {', '.join(VERSIONS)})")
-    policy = LengthPolicy(LENGTH_MODE[version], CLIP_SECONDS[version] * sample_rate, seed)  # type: ignore[arg-type]
+    spec = edition(version)
+    policy = LengthPolicy(spec.length_mode, spec.clip_seconds * sample_rate, seed)  # type: ignore[arg-type]
     check_policy(policy)
     return policy
 

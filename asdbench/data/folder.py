@@ -33,7 +33,7 @@ from ..components import Clip, Dataset, LengthPolicy
 from ..errors import ConfigError, DataError
 from .audio import check_policy, probe_audio
 from .dcase import ScanResult
-from .naming import AUDIO_SUFFIXES, SCHEME_ID, parse_name
+from .names import AUDIO_SUFFIXES, SCHEME_ID, parse_name
 
 LAYOUTS = ("mimii", "normal-anomaly", "machine-folders")
 ANOMALY_FOLDERS = ("anomaly", "abnormal")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from ..errors import DataError
-from .naming import parse_name
+from .names import parse_name
 
 KINDS = ("ground_truth_data", "ground_truth_domain", "ground_truth_attributes")
 _FILE = re.compile(r"^ground_truth_(?P<machine>.+)_section_(?P<section>\d\d)(?:_(?P<domain>source|target))?_test\.csv$")

@@ -25,7 +25,7 @@ NOTE = ("cumulative ensembles: the row of seed k is the ensemble of the first k 
 
 
 def _dataset_version(run: RunResults) -> str:
-    version = run.record.dataset_version
+    version = run.record.scoring_edition
     if version is None:
         raise DataError(f"{run.path / RUN_FILE}: no dataset version to score cumulative ensembles")
     return version

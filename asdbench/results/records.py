@@ -185,8 +185,13 @@ class RunRecord(_Record):
         return record
 
     @property
-    def dataset_version(self) -> str | None:
-        return str(self.dataset["version"]) if isinstance(self.dataset, dict) and "version" in self.dataset else None
+    def scoring_edition(self) -> str | None:
+        """The DCASE edition the run's data was scored as (runs before it was recorded: the
+        dataset's version)."""
+        if not isinstance(self.dataset, dict):
+            return None
+        value = self.dataset.get("scoring") or self.dataset.get("version")
+        return None if value is None else str(value)
 
     def trial_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..components import Clip, Dataset, class_key
+from ..data.editions import scoring_edition_of
 from ..errors import DataError, PreflightError
 from ..plugins import resolve
 from .config import RunConfig
@@ -42,10 +43,16 @@ class PreparedData:
     def read_all(self, idx: np.ndarray) -> np.ndarray:
         return self.cache.read(np.asarray(idx))
 
+    @property
+    def scoring_edition(self) -> str:
+        """The DCASE edition whose official score rule scores this data."""
+        return scoring_edition_of(self.dataset)
+
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.dataset.name,
             "version": self.dataset.version,
+            "scoring": self.scoring_edition,
             "root": str(self.dataset.root),
             "sample_rate": self.dataset.sample_rate,
             "resample": bool(self.dataset.resample),

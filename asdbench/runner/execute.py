@@ -175,7 +175,7 @@ def _execute(config: RunConfig, run_dir: Path, resume: bool, show_progress: bool
                 on_done(trial, run_trial(config, trial, run_dir, data=data, progress=report_progress.update))
     finally:
         report_progress.close()
-    table = finish_run(state, run_dir, config, data.dataset.version)
+    table = finish_run(state, run_dir, config, data.scoring_edition)
     failed = state.record.failed_trials()
     errors = {k: state.record.trials[k].error or state.record.trials[k].status for k in failed}
     return RunOutcome(run_dir, table, failed, skipped, errors)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..components import Dataset, SystemSpec
-from ..errors import AsdbenchError, PreflightError
+from ..data.editions import scoring_edition_of
+from ..errors import AsdbenchError, ConfigError, PreflightError
 from ..plugins import resolve
 from ..results.layout import RUN_FILE, safe_name
 from ..systems import resolve_system
@@ -234,5 +235,9 @@ def plan_run(config: RunConfig, run_dir: Path | None = None, resume: bool = Fals
         more = [f"... and {len(dataset.problems) - len(shown)} more"] if len(dataset.problems) > len(shown) else []
         raise PreflightError([f"--strict-data: {len(dataset.problems)} file problem(s) in {dataset.root}:"]
                              + [f"  {p}" for p in shown] + more)
+    try:
+        scoring_edition_of(dataset)  # a dataset without an official scoring rule fails here, not after training
+    except ConfigError as exc:
+        raise PreflightError([str(exc)]) from None
     check_model(config, systems, dataset)
     return Plan(config, systems, dataset)

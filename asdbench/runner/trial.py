@@ -192,7 +192,7 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
         test_scores = backend.score_samples(test_emb, test_table["group"].to_numpy())
         bdir = layout.backend_dir(run_dir, trial.system, trial.seed, backend_name)
         percentile = decision_percentile(backend)
-        scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir, data.dataset.version,
+        scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir, data.scoring_edition,
                                  percentile=percentile)
         saved = _save_backend(bdir, backend_name, {"seed": trial.seed, **config.backend_options.get(backend_name, {})},
                               backend, decision_thresholds(train_table, train_scores, percentile), percentile)

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.names import DATASET_VERSIONS, normalize_section
-from ..errors import ConfigError, DataError
+from ..data.editions import edition, scoring_edition
+from ..data.names import normalize_section
+from ..errors import DataError
 from .jackknife import official_ci95
 from .roc import MAX_FPR, partial_roc_auc, roc_auc
 
@@ -42,7 +43,6 @@ __all__ = [
     "DOMAINS",
     "MIXED",
     "ALL",
-    "DATASET_VERSIONS",
     "EPS",
     "MetricWarning",
     "OfficialRule",
@@ -106,19 +106,13 @@ def official_rule(dataset_version: str | int) -> OfficialRule:
     of AUC(source), AUC(target) (official selection) and pAUC (all clips). ``synthetic`` data is
     scored like 2023.
     """
-    version = str(dataset_version).strip().lower()
-    if version == "synthetic":
-        version = "2023"
-    if version == "2020":
+    version = scoring_edition(dataset_version)
+    rule = edition(version).scoring_rule
+    if rule == "2020":
         return OfficialRule(version, _RULE_2020, "arithmetic")
-    if version == "2021":
+    if rule == "2021":
         return OfficialRule(version, _RULE_2021, "harmonic")
-    if version in DATASET_VERSIONS:
-        return OfficialRule(version, _RULE_2022, "harmonic")
-    raise ConfigError(
-        f"--dataset-version: unknown DCASE edition {dataset_version!r} "
-        f"(use one of {', '.join(DATASET_VERSIONS)} or synthetic)"
-    )
+    return OfficialRule(version, _RULE_2022, "harmonic")
 
 
 def harmonic_mean(values: Iterable[float]) -> float:
