@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from asdbench.data.ground_truth import ground_truth_table as read_ground_truth
 from asdbench.errors import DataError
 from asdbench.results.layout import backend_dir, safe_name, scores_table_path, trial_dir
 from asdbench.results.tables import (
@@ -20,7 +21,6 @@ from asdbench.results.tables import (
 )
 from asdbench.scoring.challenge import (
     read_challenge_files,
-    read_ground_truth,
     write_challenge_files,
 )
 

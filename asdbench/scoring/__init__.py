@@ -10,7 +10,7 @@ from typing import Any
 
 # Imported on first use (PEP 562): reading a run (compare) must not load scipy / scikit-learn.
 _EXPORTS = {
-    "read_challenge_files": ".challenge", "read_ground_truth": ".challenge", "write_challenge_files": ".challenge",
+    "read_challenge_files": ".challenge", "write_challenge_files": ".challenge",
     "MetricWarning": ".metrics", "OfficialRule": ".metrics",
     "harmonic_mean": ".metrics", "official_rule": ".metrics", "score_clips": ".metrics", "section_metrics": ".metrics",
     "partial_roc_auc": ".roc", "roc_auc": ".roc",

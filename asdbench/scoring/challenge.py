@@ -1,18 +1,10 @@
-"""Challenge-format submission files and official ground truth: write, read, validate.
+"""Challenge-format submission files: write, read, validate.
 
 Submission (accepted by the official evaluator): per machine type and section
 ``anomaly_score_<machine>_section_<XX>_test.csv`` (rows ``<wav>,<score>``) and
-``decision_result_<machine>_section_<XX>_test.csv`` (rows ``<wav>,<0|1>``), no header.
-
-Ground truth (official evaluator layout)::
-
-    <root>/ground_truth_data/ground_truth_<machine>_section_<XX>_test.csv    <wav>,<0 normal|1 anomaly>
-    <root>/ground_truth_domain/ground_truth_<machine>_section_<XX>_test.csv  <wav>,<0 source|1 target>
-    <root>/ground_truth_attributes/ground_truth_<machine>_section_<XX>_test.csv (optional)
-                                                                   <hidden wav>,<full name without .wav>
-
-DCASE2021 files carry the domain in the name (``..._section_<XX>_source_test.csv``) and need no
-domain folder; both forms are read.
+``decision_result_<machine>_section_<XX>_test.csv`` (rows ``<wav>,<0|1>``), no header; DCASE2021
+files carry the domain in the name (``..._section_<XX>_source_test.csv``). The official ground
+truth that scores them is read by :mod:`asdbench.data.ground_truth`.
 """
 
 from __future__ import annotations
@@ -30,17 +22,13 @@ from ..data.names import (
     challenge_file_name,
     normalize_section,
     parse_challenge_file_name,
-    parse_ground_truth_file_name,
 )
 from ..errors import DataError
 
-__all__ = ["write_challenge_files", "read_challenge_files", "read_ground_truth"]
+__all__ = ["write_challenge_files", "read_challenge_files"]
 
 PathLike = str | os.PathLike[str]
 
-GT_DATA = "ground_truth_data"
-GT_DOMAIN = "ground_truth_domain"
-GT_ATTRIBUTES = "ground_truth_attributes"
 
 
 # ------------------------------------------------------------------------------------------
@@ -195,68 +183,5 @@ def read_challenge_files(directory: PathLike) -> pd.DataFrame:
                 raise DataError(f"{dpath}: {what}")
             frame["decision"] = frame["file"].map(dmap).astype(float)
         frames.append(frame)
-    out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(["machine", "section", "file"], kind="mergesort", ignore_index=True)
-
-
-def _ground_truth_root(directory: Path) -> Path:
-    if (directory / GT_DATA).is_dir():
-        return directory
-    if directory.name == GT_DATA and directory.is_dir():
-        return directory.parent
-    raise DataError(
-        f"{directory}: no {GT_DATA}/ folder found (expected the official evaluator layout "
-        f"{GT_DATA}/ground_truth_<machine>_section_<XX>_test.csv + {GT_DOMAIN}/...)"
-    )
-
-
-def read_ground_truth(directory: PathLike) -> pd.DataFrame:
-    """Official ground truth as a frame with columns ``file, machine, section, domain, label,
-    original`` (``original``: the full dev-style name from ground_truth_attributes, else missing).
-    """
-    root = _ground_truth_root(Path(directory))
-    frames = []
-    for path in sorted((root / GT_DATA).iterdir()):
-        parsed = parse_ground_truth_file_name(path.name)
-        if parsed is None or not path.is_file():
-            continue
-        machine, section, name_domain = parsed
-        rows = _read_two_columns(path)
-        if not rows:
-            raise DataError(f"{path}: file is empty")
-        labels = {r[0]: _binary(path, r[1], r[2], "a label") for r in rows}
-        if name_domain is not None:
-            domains = dict.fromkeys(labels, name_domain)
-        else:
-            dpath = root / GT_DOMAIN / path.name
-            if not dpath.is_file():
-                raise DataError(f"{dpath}: missing (domain of every clip in {path.name})")
-            drows = _read_two_columns(dpath)
-            domains = {
-                r[0]: ("source", "target")[_binary(dpath, r[1], r[2], "a domain")] for r in drows
-            }
-            if set(domains) != set(labels):
-                diff = sorted(set(labels) ^ set(domains))
-                raise DataError(f"{dpath}: clips differ from {path.name}, e.g. {diff[0]}")
-        original: dict[str, str] = {}
-        apath = root / GT_ATTRIBUTES / path.name
-        if apath.is_file():
-            for name, full, _ in _read_two_columns(apath):
-                original[name] = full if full.endswith(".wav") else f"{full}.wav"
-        files = sorted(labels)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "file": files,
-                    "machine": machine,
-                    "section": section,
-                    "domain": [domains[f] for f in files],
-                    "label": [labels[f] for f in files],
-                    "original": [original.get(f) for f in files],
-                }
-            )
-        )
-    if not frames:
-        raise DataError(f"{root / GT_DATA}: no ground_truth_<machine>_section_<XX>_test.csv files")
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(["machine", "section", "file"], kind="mergesort", ignore_index=True)

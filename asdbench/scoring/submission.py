@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.ground_truth import ground_truth_table
 from ..data.names import challenge_file_name, labels_from_clip_name
 from ..errors import DataError
-from .challenge import read_challenge_files, read_ground_truth
+from .challenge import read_challenge_files
 
 __all__ = ["LabelledSubmission", "label_submission"]
 
@@ -145,7 +146,7 @@ def label_submission(
     folder = Path(submission_dir)
     sub = read_challenge_files(folder)
     if ground_truth is not None:
-        gt = read_ground_truth(ground_truth)
+        gt = ground_truth_table(ground_truth)
         if sub["domain"].notna().any():  # DCASE2021 per-domain files: domain from the file name
             sub = sub.drop(columns=["domain"])
         return _with_ground_truth(sub, folder, gt, split or "eval")
