@@ -6,8 +6,8 @@
 2. loading: a cache of ``--clips`` rows of 18 s (288000 int16 samples) is synthesised directly
    from the decoded real clips (cycled), so the large case needs no thousands of WAV files; then
    a *fresh process* (so its peak RSS covers loading only) reads shuffled batches of
-   ``--batch`` clips through :func:`asdbench.data.loader.make_loader` for one epoch (or
-   ``--batches``), once with the file evicted from the page cache (cold, disk-bound) and once
+   ``--batch`` clips the way training does (the trainer's epoch order, :meth:`ClipCache.read`
+   with the next batch prefetched in a thread) for one epoch (or ``--batches``), once with the file evicted from the page cache (cold, disk-bound) and once
    warm. With ``--compare-memmap`` the same epoch is also read by fancy-indexing the memory map,
    to show why the loader uses positioned reads (RSS).
 
@@ -119,13 +119,15 @@ def synthesise_cache(seed_cache, n: int, folder: Path) -> Path:
     return path
 
 
-def child_load(path: Path, batch: int, batches: int | None, workers: int, cold: bool, memmap: bool) -> dict:
+def child_load(path: Path, batch: int, batches: int | None, cold: bool, memmap: bool) -> dict:
     """Runs in a fresh process: one shuffled epoch over the cache at ``path``."""
     import torch
 
     from asdbench.components import Clip
     from asdbench.data.cache import ClipCache
-    from asdbench.data.loader import EpochBatchSampler, make_loader
+    from asdbench.training.inference import host_batch, prefetched
+    from asdbench.training.trainer import batches as epoch_batches
+    from asdbench.training.trainer import epoch_order
 
     manifest = json.loads(path.with_suffix(".json").read_text())
     n, samples = manifest["shape"]
@@ -139,10 +141,10 @@ def child_load(path: Path, batch: int, batches: int | None, workers: int, cold: 
     base_rss = peak_rss_mb()
     seen, checksum = 0, 0.0
     t0 = time.perf_counter()
+    order = epoch_batches(epoch_order(n, 0, 0), batch)
     if memmap:
-        sampler = EpochBatchSampler(n, batch, shuffle=True, seed=0)
         data = cache.data
-        for k, positions in enumerate(sampler):
+        for k, positions in enumerate(order):
             if batches is not None and k >= batches:
                 break
             idx = np.sort(np.asarray(positions))
@@ -150,8 +152,7 @@ def child_load(path: Path, batch: int, batches: int | None, workers: int, cold: 
             seen += len(idx)
             checksum += float(wave[:, 0].sum())
     else:
-        loader = make_loader(cache, None, batch, shuffle=True, seed=0, num_workers=workers)
-        for k, (wave, _rows) in enumerate(loader):
+        for k, (_idx, wave) in enumerate(prefetched(host_batch(cache.read, pin=False), order)):
             if batches is not None and k >= batches:
                 break
             seen += len(wave)
@@ -162,7 +163,7 @@ def child_load(path: Path, batch: int, batches: int | None, workers: int, cold: 
 
 
 def run_child(path: Path, args: argparse.Namespace, cold: bool, memmap: bool = False) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(path), "--batch", str(args.batch), "--workers", str(args.workers)]
+    cmd = [sys.executable, __file__, "--child", str(path), "--batch", str(args.batch)]
     if args.batches is not None:
         cmd += ["--batches", str(args.batches)]
     if cold:
@@ -178,7 +179,6 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=1500, help="rows of the large cache (14000 = DCASE2023 training set)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--batches", type=int, default=None, help="batches to time (default: one epoch)")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--source", type=Path, default=VALVE, help="folder of real 16 kHz clips to decode")
     parser.add_argument("--decode-copies", type=int, default=1,
                         help="decode the real clips this many times (as separate machines) to time a larger build")
@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--memmap", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child_load(args.child, args.batch, args.batches, args.workers, args.cold, args.memmap)))
+        print(json.dumps(child_load(args.child, args.batch, args.batches, args.cold, args.memmap)))
         return
     if args.child_decode is not None:
         print(json.dumps(child_decode(args.child_decode, args.cache_dir)))
@@ -221,7 +221,7 @@ def main() -> None:
             print(f"load {name:11s}: {r['clips_per_s']:8.0f} clips/s ({r['x_training_rate']:.0f}x training's "
                   f"{TRAINING_CLIPS_PER_S:.0f} clips/s), peak RSS {r['peak_rss_mb']:.0f} MB "
                   f"(before loading {r['rss_before_loading_mb']:.0f} MB)", flush=True)
-        results["settings"] = {"batch": args.batch, "batches": args.batches, "workers": args.workers,
+        results["settings"] = {"batch": args.batch, "batches": args.batches,
                                "cpu_count": os.cpu_count()}
         if args.json is not None:
             tmp = args.json.with_suffix(args.json.suffix + ".tmp")

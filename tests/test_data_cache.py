@@ -1,4 +1,4 @@
-"""The decoded-clip cache (build once, reuse, invalidate, rebuild) and the batch loader."""
+"""The decoded-clip cache (build once, reuse, invalidate, rebuild); training reads it with ClipCache.read."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from shared_data import VALVE  # noqa: E402
 
 import asdbench.data.cache as cache_mod
 from asdbench.data.audio import load_clip
 from asdbench.data.cache import open_clip_cache
 from asdbench.data.dcase import load_dataset
-from asdbench.data.loader import EpochBatchSampler, make_loader
 from asdbench.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(not VALVE.is_dir(), reason="real DCASE2023 valve clips not available")
@@ -177,40 +175,3 @@ def test_cache_pickles_for_worker_processes(dataset, tmp_path: Path):
     np.testing.assert_array_equal(clone.read([2, 1]), cache.read([2, 1]))
 
 
-def test_loader_batches_shuffle_per_epoch_and_reproduce(dataset, tmp_path: Path):
-    cache = open_clip_cache(dataset, None, tmp_path / "cache")
-    rows = np.arange(2, 22)  # a subset of the cache
-    loader = make_loader(cache, rows, batch_size=6, shuffle=True, seed=4)
-    epochs = []
-    for _ in range(2):
-        seen = []
-        for waves, idx in loader:
-            assert waves.dtype == torch.float32 and waves.shape == (len(idx), 288000)
-            np.testing.assert_array_equal(waves.numpy(), cache.read(idx.numpy()))
-            seen.append(idx.tolist())
-        assert [len(b) for b in seen] == [6, 6, 6, 2]
-        assert sorted(sum(seen, [])) == rows.tolist()
-        epochs.append(seen)
-    assert epochs[0] != epochs[1]  # reshuffled every epoch
-    again = make_loader(cache, rows, batch_size=6, shuffle=True, seed=4)
-    assert [b.tolist() for _, b in again] == epochs[0]  # same seed, same first epoch
-    again.sampler.set_epoch(1)
-    assert [b.tolist() for _, b in again] == epochs[1]  # resume at epoch 1
-    other = make_loader(cache, rows, batch_size=6, shuffle=True, seed=5)
-    assert [b.tolist() for _, b in other] != epochs[0]
-    ordered = make_loader(cache, rows, batch_size=6, shuffle=False, seed=0, drop_last=True)
-    assert [b.tolist() for _, b in ordered] == [rows[i : i + 6].tolist() for i in (0, 6, 12)]
-    assert len(ordered) == 3 and len(loader) == 4
-
-
-def test_loader_with_worker_processes_gives_the_same_batches(dataset, tmp_path: Path):
-    cache = open_clip_cache(dataset, None, tmp_path / "cache")
-    plain = [(w.sum().item(), i.tolist()) for w, i in make_loader(cache, None, 8, True, 1)]
-    workers = [(w.sum().item(), i.tolist()) for w, i in make_loader(cache, None, 8, True, 1, num_workers=2)]
-    assert plain == workers
-
-
-def test_sampler_keeps_batch_order_shuffled():
-    sampler = EpochBatchSampler(100, 10, shuffle=True, seed=0)
-    first = next(iter(sampler))
-    assert first != sorted(first)  # the batch is not sorted: mixup partners stay random

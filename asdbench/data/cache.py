@@ -72,14 +72,6 @@ def encode(wave: np.ndarray, dtype: str) -> tuple[np.ndarray, int]:
     return np.clip(wave, -limit, limit).astype("<f2"), clipped
 
 
-def decode_into(raw: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Storage rows -> float32 (``out``), the inverse of :func:`encode`."""
-    np.copyto(out, raw, casting="unsafe")
-    if raw.dtype == DTYPES["int16"]:
-        out *= np.float32(1.0 / INT16_SCALE)
-    return out
-
-
 def _fingerprint(clips: Sequence[Clip]) -> list[list[Any]]:
     rows = []
     for clip in clips:
@@ -271,8 +263,8 @@ class ClipCache:
             self.close()
 
     def describe(self) -> dict[str, Any]:
-        """What a run directory records about the cache."""
-        return {"path": str(self.path), "key": self.key, "dtype": self.dtype, "shape": list(self.shape)}
+        """What a run directory records about the cache (run.json's ``dataset.cache``)."""
+        return {"path": str(self.path), "key": self.key, "dtype": str(self.dtype)}
 
 
 def _runs(rows: np.ndarray) -> Iterator[tuple[int, int]]:

@@ -62,7 +62,7 @@ class PreparedData:
             "classes": len(self.classes),
             "groups": sorted({c.group for c in self.train + self.test}),
             "problems": list(self.dataset.problems),
-            "cache": {"path": str(self.cache.path), "key": self.cache.key, "dtype": str(self.cache.dtype)},
+            "cache": self.cache.describe(),
         }
 
 
