@@ -24,7 +24,7 @@ from .results.layout import RESULTS_FILE, RUN_FILE
 from .results.records import RunRecord
 from .trained import TrainedSystem, load_system
 
-__all__ = ["Run", "TrainedSystem", "load_system", "open_run", "run"]
+__all__ = ["Run", "TrainedSystem", "leaderboard", "load_system", "open_run", "run"]
 
 PathLike = str | os.PathLike[str]
 
@@ -55,11 +55,7 @@ class Run:
                     by_machine: bool = False) -> pd.DataFrame:
         """What ``asdbench compare RUN --format csv`` shows: one row per system, trial and cell
         (``mean``, ``std`` over seeds, ``n``), fractions (not percent)."""
-        from .reports.leaderboard import build_leaderboard, leaderboard_records
-        from .results.runs import load_run
-
-        board = build_leaderboard([load_run(self.path)], metrics=metrics, backend=backend, by_machine=by_machine)
-        return pd.DataFrame(leaderboard_records(board))
+        return leaderboard(self, metrics=metrics, backend=backend, by_machine=by_machine)
 
     def system(self, name: str, seed: int | None = None, backend: str | None = None) -> TrainedSystem:
         """A trained system of this run: one seed's trial, or (``seed=None``) the ensemble."""
@@ -103,3 +99,18 @@ def run(out: PathLike = "runs", name: str | None = None, *, resume: bool = False
         config = make_config(config_file, options)
     execute(config, folder, resume=resume, show_progress=progress)
     return open_run(folder)
+
+
+def leaderboard(*runs: PathLike | Run, metrics: Sequence[str] | None = None, backend: str | None = None,
+                by_machine: bool = False) -> pd.DataFrame:
+    """The leaderboard of one or more run directories as ``asdbench compare RUN... --format csv``
+    prints it: one row per run/system, trial and cell, with ``mean``, ``std`` over seeds and
+    ``n`` (fractions, not percent)."""
+    from .reports.leaderboard import build_leaderboard, leaderboard_records
+    from .results.runs import load_runs
+
+    if not runs:
+        raise DataError("leaderboard: give at least one run directory")
+    folders = [run.path if isinstance(run, Run) else Path(run).expanduser() for run in runs]
+    board = build_leaderboard(load_runs(folders), metrics=metrics, backend=backend, by_machine=by_machine)
+    return pd.DataFrame(leaderboard_records(board))

@@ -127,7 +127,7 @@ def skip_plugin(name: str, error: str) -> None:
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    from . import __version__
+    from .version import __version__
 
     allowed = _allowed_distributions()
     seen_builtin = False

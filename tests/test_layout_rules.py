@@ -164,3 +164,35 @@ def test_the_folder_names_are_defined_once():
                     if isinstance(target, ast.Name) and target.id in ("ENSEMBLE", "PLOTS_DIR", "TENSORBOARD_DIR"):
                         defined.setdefault(target.id, []).append(module)
     assert defined == {name: ["asdbench.results.layout"] for name in ("ENSEMBLE", "PLOTS_DIR", "TENSORBOARD_DIR")}
+
+
+def test_the_public_api_resolves_every_name_and_a_plugin_needs_no_torch():
+    code = ("import sys, asdbench\n"
+            "from asdbench import hookimpl, lazy, Augmenter, ConfigError, resolve, resolve_system, leaderboard\n"
+            "light = 'torch' in sys.modules\n"
+            "names = [n for n in asdbench.__all__ if n != '__version__']\n"
+            "assert all(getattr(asdbench, n) is not None for n in names)\n"
+            "print(len(names), light)\n")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) >= 25 and out[1] == "False"
+
+
+SHIPPED_PLUGINS = PACKAGE.parent / "plugins"
+
+
+def test_shipped_plugins_and_the_template_use_only_the_public_api():
+    """Plugins import ``asdbench`` (and ``asdbench.testing`` in tests), never internal modules."""
+    sources = [p for p in SHIPPED_PLUGINS.glob("*/asdbench_*/*.py")]
+    sources += list((PACKAGE / "templates").rglob("*.py.tmpl"))
+    assert len(sources) >= 10
+    internal = []
+    for path in sources:
+        text = path.read_text(encoding="utf-8").replace("$package", "package").replace("$", "_")  # template fields
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("asdbench.") \
+                    and node.module != "asdbench.testing":
+                internal.append(f"{path.relative_to(PACKAGE.parent)}: from {node.module}")
+    assert internal == []

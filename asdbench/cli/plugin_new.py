@@ -19,9 +19,9 @@ from string import Template
 
 import click
 
-from .. import __version__
 from ..components import STAGES
 from ..errors import ConfigError
+from ..version import __version__
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RESERVED = {"regular", "ssl", "asdbench", "builtin", "test", "tests"}

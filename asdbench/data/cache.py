@@ -49,10 +49,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..atomic import atomic_write_json
 from ..components import Clip, Dataset
 from ..errors import ConfigError, DataError
+from ..version import __version__
 from .audio import clip_key, load_clip
 from .paths import default_cache_dir
 

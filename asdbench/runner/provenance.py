@@ -17,9 +17,9 @@ def versions() -> dict[str, Any]:
     import sklearn
     import torch
 
-    from .. import __version__
     from ..allocator import loaded_allocator
     from ..plugins import describe_plugins
+    from ..version import __version__
 
     plugins = {}
     for row in describe_plugins():

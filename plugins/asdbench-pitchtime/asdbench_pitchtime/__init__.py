@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asdbench.hookspecs import hookimpl
-from asdbench.plugins import lazy
+from asdbench import hookimpl, lazy
 
 # Imported on first use (and they import torch only inside the functions that compute), so that
 # loading this plugin (every asdbench command does) stays cheap for commands that only list or compare.

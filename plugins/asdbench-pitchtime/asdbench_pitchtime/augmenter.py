@@ -16,8 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from asdbench.components import Augmenter
-from asdbench.errors import ConfigError
+from asdbench import Augmenter, ConfigError
 
 from .transforms import pitch_time
 

@@ -9,8 +9,7 @@ import pytest
 import torch
 from asdbench_pitchtime import PitchTimeAugmenter, fft_resample, parse_transform, pitch_time
 
-from asdbench.errors import ConfigError
-from asdbench.plugins import resolve
+from asdbench import ConfigError, resolve
 from asdbench.testing import SAMPLE_RATE, check_augmenter, registered_plugin, tiny_batch
 
 

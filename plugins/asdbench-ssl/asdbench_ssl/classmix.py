@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from asdbench.components import Augmenter, coin_flips
-from asdbench.errors import PluginError
+from asdbench import Augmenter, PluginError, coin_flips
 
 from .labels import batch_size_of, check_labels, check_probability, reject_unknown
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from asdbench.components import Augmenter, coin_flips, partner_indices
-from asdbench.errors import PluginError
+from asdbench import Augmenter, PluginError, coin_flips, partner_indices
 
 from .labels import (
     PARTNER_MODES,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from asdbench.errors import ConfigError, PluginError
+from asdbench import ConfigError, PluginError
 
 if TYPE_CHECKING:
     import torch

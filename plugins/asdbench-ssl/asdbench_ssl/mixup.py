@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from asdbench.components import Augmenter, coin_flips, partner_indices, uniform
+from asdbench import Augmenter, coin_flips, partner_indices, uniform
 
 from .labels import (
     PARTNER_MODES,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from asdbench.hookspecs import hookimpl
-from asdbench.plugins import lazy
+from asdbench import hookimpl, lazy
 
 from .systems import SYSTEMS
 

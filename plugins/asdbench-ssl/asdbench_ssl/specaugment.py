@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from asdbench.components import Augmenter, coin_flips
-from asdbench.errors import ConfigError
+from asdbench import Augmenter, ConfigError, coin_flips
 
 from .labels import check_choice, check_probability, reject_unknown, spectrogram_batch
 

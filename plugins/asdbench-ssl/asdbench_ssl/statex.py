@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from asdbench.components import Augmenter, coin_flips, partner_indices
+from asdbench import Augmenter, coin_flips, partner_indices
 
 from .labels import (
     PARTNER_MODES,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from asdbench.components import SystemSpec
+from asdbench import SystemSpec
 
 _COMBINED = ("mixup", "statex", "featex")
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from asdbench.components import Augmenter
+from asdbench import Augmenter
 
 from asdbench_ssl import FeatEx, Mixup, StatEx
 

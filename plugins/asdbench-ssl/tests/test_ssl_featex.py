@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from asdbench.components import coin_flips
-from asdbench.errors import ConfigError, PluginError
+from asdbench import ConfigError, PluginError, coin_flips
 
 from asdbench_ssl import FeatEx
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from asdbench.errors import ConfigError, PluginError
+from asdbench import ConfigError, PluginError
 
 from asdbench_ssl import FeatEx, Mixup, StatEx
 

@@ -7,8 +7,7 @@ import inspect
 import math
 
 import pytest
-from asdbench import plugins
-from asdbench.components import STAGES, Augmenter, SystemSpec
+from asdbench import STAGES, Augmenter, SystemSpec, plugins
 
 from asdbench_ssl import ClassMix, FeatEx, Mixup, SpecAugment, StatEx, plugin
 from asdbench_ssl.systems import SYSTEMS

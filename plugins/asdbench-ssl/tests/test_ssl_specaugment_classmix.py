@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from asdbench.errors import ConfigError, PluginError
+from asdbench import ConfigError, PluginError
 from asdbench.testing import tiny_batch, tiny_features
 
 from asdbench_ssl import ClassMix, SpecAugment
@@ -97,7 +97,8 @@ def test_classmix_leaves_a_single_class_batch_alone_and_needs_class_labels():
 
 
 def test_classmix_and_specaugment_compose_into_systems():
-    from asdbench.systems import build_training_model, resolve_system
+    from asdbench import resolve_system
+    from asdbench.systems import build_training_model
 
     model, pipeline = build_training_model(resolve_system("regular+specaugment+classmix+featex"), 8000, 5)
     assert model.heads["ssl"].n_classes == 2 * 3 * 5 and model.heads["regular"].n_classes == 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from asdbench.errors import ConfigError, PluginError
+from asdbench import ConfigError, PluginError
 
 from asdbench_ssl import StatEx
 
