@@ -2,73 +2,92 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import ConfigError
 from ..results.layout import RUN_FILE
-from ..runner.config import DEFAULT_THREADS
+from ..runner.config import Option, RunConfig, _load_runtime_env
 from .completion import complete_backends, complete_datasets, complete_systems
 from .options import GreedyCommand
 
+_COMPLETERS = {"systems": complete_systems, "backends": complete_backends, "datasets": complete_datasets}
+_TYPES = {int: int, float: float, str: str}
 
-def _parse_seeds(value: str | None) -> list[int] | None:
-    """``--seeds 3`` means seeds 0,1,2; ``--seeds 4,7,9`` lists them."""
-    if value is None:
+
+def _default_text(f: dataclasses.Field, opt: Option) -> str | None:
+    if opt.default_text is not None:
+        return opt.default_text
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default  # type: ignore[misc]
+    if default is None or isinstance(default, bool):
         return None
-    try:
-        if "," in value:
-            return [int(v) for v in value.split(",") if v.strip()]
-        count = int(value)
-    except ValueError:
-        raise ConfigError(f"--seeds: expected a count or a comma-separated list of integers, got {value!r}") from None
-    if count < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {count}")
-    return list(range(count))
+    return " ".join(map(str, default)) if isinstance(default, list) else str(default)
 
 
-@click.command(cls=GreedyCommand, greedy=("--ssl", "--backend"))
-@click.option("--ssl", "systems", multiple=True, metavar="SPEC...", shell_complete=complete_systems,
-              help="Systems to train, one leaderboard row each, e.g. `--ssl baseline featex regular+featex`. "
-                   "Default: baseline combined.")
-@click.option("--seeds", help="Number of seeds (0..N-1) or a comma-separated list. Default 1.")
-@click.option("--preset", type=click.Choice(["quick", "paper"]), help="Synthetic data preset. Default quick.")
-@click.option("--data", type=click.Path(path_type=Path), help="Root of a DCASE dataset on disk (default: the embedded synthetic dataset).")
-@click.option("--dataset", shell_complete=complete_datasets, help="Dataset plugin name (synthetic, dcase, dcase2020 ... dcase2025).")
-@click.option("--data-seed", type=int, help="Seed of the synthetic data and of the DCASE2023 random crops. Default 0.")
-@click.option("--train-from-test", type=float, help="Move this fraction of normal test clips to training (test-only data).")
-@click.option("--epochs", type=int, help="Training epochs. Default 10.")
-@click.option("--init-weights", type=click.Path(path_type=Path),
-              help="Start from these embedder weights: .npz in the Keras key scheme of the author's code "
-                   "(docs/fidelity.md) or a trial's weights.pt. With --epochs 0 the run only extracts and scores.")
-@click.option("--batch-size", type=int, help="Default 64.")
-@click.option("--lr", type=float, help="Adam learning rate. Default 1e-3.")
-@click.option("--embedder", help="Embedder plugin. Default two-branch.")
-@click.option("--loss", help="Loss plugin for the heads. Default sub-cluster-adacos.")
-@click.option("--backend", "backends", multiple=True, metavar="NAME...", shell_complete=complete_backends, help="Back-end(s) scoring the embeddings. Default kmeans.")
-@click.option("--device", help="auto, cpu or cuda. Default auto.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "auto"]), help="Training precision. Default fp32.")
-@click.option("--low-memory", is_flag=True, default=None,
-              help="Under glibc's malloc, free host memory after every step: 1-2 GB less peak RSS at the "
-                   "paper preset, ~1.5x slower steps on CPU. No effect under jemalloc or tcmalloc (the default "
-                   "where installed), which need less memory anyway.")
-@click.option("--threads", type=int,
-              help="Intra-op threads of one trial, on every executor. Changes numbers (float reductions), so "
-                   f"it is part of the experiment. Default {DEFAULT_THREADS}.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), help="Where trials run. Default local.")
-@click.option("--workers", type=int, help="Parallel local processes, --threads threads each. Default 1.")
-@click.option("--address", help="Ray cluster address for --executor ray (default: RAY_ADDRESS, else a new local Ray).")
-@click.option("--cpus-per-trial", type=int,
-              help="Ray: CPUs one trial holds. Default --threads on CPUs; with --device cuda the smallest "
-                   "CPUs/GPUs of the GPU nodes (one trial per GPU).")
-@click.option("--max-retries", type=int,
-              help="Ray: re-run a trial whose worker died (preemptible nodes) up to N times, from its last "
-                   "epoch checkpoint. Default 0.")
-@click.option("--trial-timeout", type=float, help="Ray: stop a trial that runs longer than this many seconds.")
-@click.option("--ray-runtime-env", "ray_runtime_env", type=click.Path(path_type=Path),
-              help="Ray: JSON or YAML runtime environment for the workers (working_dir, py_modules, pip, env_vars).")
+def _config_option(f: dataclasses.Field, hint: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The click option of one RunConfig field, from its metadata (:class:`Option`)."""
+    opt: Option = f.metadata["cli"]
+    flag = opt.flag or "--" + f.name.replace("_", "-")
+    default = _default_text(f, opt)
+    text = opt.help + (f" Default: {default}." if default else "")
+    kwargs: dict[str, Any] = {"help": text}
+    base = typing.get_args(hint)[0] if typing.get_origin(hint) in (list, types.UnionType, typing.Union) else hint
+    if hint is bool:
+        kwargs.update(is_flag=True, default=None)
+    elif typing.get_origin(hint) is list and opt.parse is None:
+        kwargs.update(multiple=True)
+    elif opt.path or opt.parse is _load_runtime_env:
+        kwargs.update(type=click.Path(path_type=Path))
+    elif opt.choices:
+        kwargs.update(type=click.Choice(list(opt.choices)))
+    elif opt.parse is None and base in _TYPES:
+        kwargs.update(type=_TYPES[base])
+    if opt.metavar:
+        kwargs["metavar"] = opt.metavar
+    if opt.complete:
+        kwargs["shell_complete"] = _COMPLETERS[opt.complete]
+    return click.option(flag, f.name, **kwargs)
+
+
+def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every RunConfig field with CLI metadata as an option, in the order of the fields."""
+    hints = typing.get_type_hints(RunConfig)
+    for f in reversed([f for f in dataclasses.fields(RunConfig) if "cli" in f.metadata]):
+        command = _config_option(f, hints[f.name])(command)
+    return command
+
+
+def config_overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """Command-line values -> RunConfig overrides (None: not given): lists, absolute paths, parsed text."""
+    overrides: dict[str, Any] = {}
+    for f in dataclasses.fields(RunConfig):
+        if "cli" not in f.metadata:
+            continue
+        opt: Option = f.metadata["cli"]
+        value = values[f.name]
+        if isinstance(value, tuple):
+            value = list(value) or None
+        if value is not None and opt.parse is not None:
+            value = opt.parse(value)
+        elif value is not None and opt.path:
+            value = str(Path(value).resolve())
+        overrides[f.name] = value
+    return overrides
+
+
+GREEDY = tuple(f.metadata["cli"].flag for f in dataclasses.fields(RunConfig)
+               if "cli" in f.metadata and f.metadata["cli"].metavar and f.metadata["cli"].metavar.endswith("..."))
+
+
+@click.command(cls=GreedyCommand, greedy=GREEDY)
+@config_options
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML experiment file; command-line options override it.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder that holds run directories.")
 @click.option("--name", help="Run directory name inside --out. Default run-<timestamp>.")
@@ -82,20 +101,13 @@ def _parse_seeds(value: str | None) -> list[int] | None:
 @click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "eval"]),
               help="Leaderboard: only these splits (repeatable).")
 @click.option("--by", type=click.Choice(["machine"]), default=None, help="Leaderboard: one row per machine type and system.")
-@click.option("--tensorboard", is_flag=True, default=None,
-              help="Also write the training curves as TensorBoard logs to RUN/tensorboard (needs tensorboard).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress: only failures, skipped finished trials and the leaderboard.")
 @click.option("--verbose", "-v", is_flag=True,
               help="One line per epoch (loss, run ETA) even on a terminal, above the bars.")
 @click.option("--resample", is_flag=True, default=None,
               help="Resample clips at another sample rate to the dataset's (DCASE folders; TOML: dataset_options).")
-@click.option("--strict-data", is_flag=True, default=None,
-              help="Any skipped or unreadable data file is an error (TOML: strict_data = true).")
 @click.option("--dry-run", is_flag=True, help="Check everything, print the resolved experiment and exit; writes nothing.")
-def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epochs, init_weights, batch_size, lr, embedder, loss,
-        backends, device, precision, low_memory, threads, executor, workers, address, cpus_per_trial, max_retries,
-        trial_timeout, ray_runtime_env, config_file, out, name, resume, fmt, metrics, splits, by, tensorboard, quiet, verbose, resample, strict_data,
-        dry_run) -> None:
+def run(config_file, out, name, resume, fmt, metrics, splits, by, quiet, verbose, resample, dry_run, **options) -> None:
     """Train and evaluate systems x seeds and print a leaderboard.
 
     With no options: the baseline and the proposed approach (combined), one seed, on the embedded
@@ -114,17 +126,7 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
     check_metrics(metrics)
     if quiet and verbose:
         raise ConfigError("--quiet and --verbose contradict each other: use one")
-    overrides = {
-        "systems": list(systems) or None, "seeds": _parse_seeds(seeds), "preset": preset,
-        "data": str(data.resolve()) if data else None, "dataset": dataset, "data_seed": data_seed,
-        "train_from_test": train_from_test, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "init_weights": str(init_weights.resolve()) if init_weights else None, "embedder": embedder, "loss": loss, "backends": list(backends) or None, "device": device,
-        "precision": precision, "low_memory": low_memory, "threads": threads, "executor": executor,
-        "workers": workers, "address": address, "cpus_per_trial": cpus_per_trial, "max_retries": max_retries,
-        "trial_timeout": trial_timeout,
-        "ray_runtime_env": _runtime_env(ray_runtime_env), "strict_data": strict_data,
-        "tensorboard": tensorboard,
-    }
+    overrides = config_overrides(options)
     if resume:
         run_dir = out / name if name else _newest_run(out)
         stored = load_stored_config(run_dir)
@@ -160,16 +162,8 @@ def run(systems, seeds, preset, data, dataset, data_seed, train_from_test, epoch
         sys.exit(1)
 
 
-def _runtime_env(path: Path | None) -> dict | None:
-    if path is None:
-        return None
-    from ..runner.ray_env import load_runtime_env
-
-    return load_runtime_env(path)
-
-
 def _newest_run(out: Path) -> Path:
-    runs = sorted((p for p in out.glob("*/run.json")), key=lambda p: p.stat().st_mtime)
+    runs = sorted((p for p in out.glob(f"*/{RUN_FILE}")), key=lambda p: p.stat().st_mtime)
     if not runs:
         raise ConfigError(f"--resume: no run directory with a run.json in {out}")
     return runs[-1].parent

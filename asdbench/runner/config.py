@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, PreflightError
+from ..training import PRECISIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,49 +30,113 @@ RAY_ONLY_OPTIONS = {"cpus_per_trial": "--cpus-per-trial", "max_retries": "--max-
                     "trial_timeout": "--trial-timeout", "ray_runtime_env": "--ray-runtime-env"}
 
 
+@dataclass(frozen=True)
+class Option:
+    """How a :class:`RunConfig` field appears on ``asdbench run`` (the CLI options are generated
+    from these, so each option is declared once). ``parse`` turns the command-line text into the
+    field's value (e.g. ``--seeds 3`` -> ``[0, 1, 2]``); ``path``: the value is a file or folder,
+    stored absolute; ``default_text``: how the default is shown (else the field's default)."""
+
+    help: str
+    flag: str | None = None  # default: --<field name with dashes>
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    complete: str | None = None  # shell completion: "systems", "backends" or "datasets"
+    path: bool = False
+    parse: Any = None
+    default_text: str | None = None
+
+
+def option(help: str, **kwargs: Any) -> dict[str, Option]:
+    """``field(metadata=option(...))``: the field is also a command-line option."""
+    return {"cli": Option(help, **kwargs)}
+
+
+def parse_seeds(value: str) -> list[int]:
+    """``3`` means seeds 0,1,2; ``4,7,9`` lists them."""
+    try:
+        if "," in value:
+            return [int(v) for v in value.split(",") if v.strip()]
+        count = int(value)
+    except ValueError:
+        raise ConfigError(f"--seeds: expected a count or a comma-separated list of integers, got {value!r}") from None
+    if count < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {count}")
+    return list(range(count))
+
+
+def _load_runtime_env(path: Path) -> dict[str, Any]:
+    from .ray_env import load_runtime_env
+
+    return load_runtime_env(Path(path))
+
+
 @dataclass
 class RunConfig:
     """One experiment. Field names are the TOML keys and (with dashes) the CLI options."""
 
-    systems: list[str] = field(default_factory=lambda: list(DEFAULT_SYSTEMS))
-    seeds: list[int] = field(default_factory=lambda: [0])
-    dataset: str = "synthetic"
-    data: str | None = None
+    systems: list[str] = field(default_factory=lambda: list(DEFAULT_SYSTEMS), metadata=option(
+        "Systems to train, one leaderboard row each, e.g. `--ssl baseline featex regular+featex`.",
+        flag="--ssl", metavar="SPEC...", complete="systems", default_text="baseline combined"))
+    seeds: list[int] = field(default_factory=lambda: [0], metadata=option(
+        "Number of seeds (0..N-1) or a comma-separated list.", parse=parse_seeds, default_text="1"))
+    dataset: str = field(default="synthetic", metadata=option(
+        "Dataset plugin name (synthetic, dcase, dcase2020 ... dcase2025, folder, manifest).", complete="datasets"))
+    data: str | None = field(default=None, metadata=option(
+        "Root of a dataset on disk.", path=True, default_text="the embedded synthetic dataset"))
     dataset_options: dict[str, Any] = field(default_factory=dict)  # e.g. resample = true (DCASE folders)
-    strict_data: bool = False  # any skipped or unreadable file is an error instead of a reported skip
-    preset: str = "quick"
-    data_seed: int = 0
-    train_from_test: float | None = None
-    epochs: int = 10
-    init_weights: str | None = None  # embedder weights to start from: .npz (Keras key scheme) or .pt
-    batch_size: int = 64
-    lr: float = 1e-3
-    embedder: str = "two-branch"
+    strict_data: bool = field(default=False, metadata=option(
+        "Any skipped or unreadable data file is an error (TOML: strict_data = true)."))
+    preset: str = field(default="quick", metadata=option("Synthetic data preset.", choices=("quick", "paper")))
+    data_seed: int = field(default=0, metadata=option("Seed of the synthetic data and of the DCASE2023 random crops."))
+    train_from_test: float | None = field(default=None, metadata=option(
+        "Move this fraction of normal test clips to training (test-only data)."))
+    epochs: int = field(default=10, metadata=option("Training epochs."))
+    init_weights: str | None = field(default=None, metadata=option(
+        "Start from these embedder weights: .npz in the Keras key scheme of the author's code (docs/fidelity.md) "
+        "or a trial's weights.pt. With --epochs 0 the run only extracts and scores.", path=True))
+    batch_size: int = field(default=64, metadata=option("Training batch size."))
+    lr: float = field(default=1e-3, metadata=option("Adam learning rate.", default_text="1e-3"))
+    embedder: str = field(default="two-branch", metadata=option("Embedder plugin."))
     embedder_options: dict[str, Any] = field(default_factory=dict)
-    loss: str = "sub-cluster-adacos"
+    loss: str = field(default="sub-cluster-adacos", metadata=option("Loss plugin for the heads."))
     loss_options: dict[str, Any] = field(default_factory=dict)
-    backends: list[str] = field(default_factory=lambda: ["kmeans"])
+    backends: list[str] = field(default_factory=lambda: ["kmeans"], metadata=option(
+        "Back-end(s) scoring the embeddings.", flag="--backend", metavar="NAME...", complete="backends"))
     backend_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    device: str = "auto"
-    precision: str = "fp32"
+    device: str = field(default="auto", metadata=option("auto, cpu or cuda."))
+    precision: str = field(default="fp32", metadata=option("Training precision.", choices=PRECISIONS))
     channels_last: bool = False
-    low_memory: bool = False  # no host-memory reuse between steps (see docs/scaling.md)
+    low_memory: bool = field(default=False, metadata=option(  # no host-memory reuse between steps (docs/scaling.md)
+        "Under glibc's malloc, free host memory after every step: 1-2 GB less peak RSS at the paper preset, ~1.5x "
+        "slower steps on CPU. No effect under jemalloc or tcmalloc (the default where installed), which need less "
+        "memory anyway."))
     # Intra-op threads of one trial. Part of the experiment: the thread count changes float
     # reductions and so the numbers, hence a fixed default that does not depend on the machine
     # (2 = what every number in the docs was measured with).
-    threads: int = DEFAULT_THREADS
+    threads: int = field(default=DEFAULT_THREADS, metadata=option(
+        "Intra-op threads of one trial, on every executor. Changes numbers (float reductions), so it is part of "
+        "the experiment."))
     # Executor options (EXECUTOR_OPTIONS): where and how trials run, never what they compute.
-    executor: str = "local"
-    workers: int = 1
-    address: str | None = None
-    cpus_per_trial: int | None = None
-    max_retries: int = 0
-    trial_timeout: float | None = None
-    ray_runtime_env: dict[str, Any] | None = None
+    executor: str = field(default="local", metadata=option("Where trials run.", choices=("local", "ray")))
+    workers: int = field(default=1, metadata=option("Parallel local processes, --threads threads each."))
+    address: str | None = field(default=None, metadata=option(
+        "Ray cluster address for --executor ray.", default_text="RAY_ADDRESS, else a new local Ray"))
+    cpus_per_trial: int | None = field(default=None, metadata=option(
+        "Ray: CPUs one trial holds.", default_text="--threads on CPUs; with --device cuda the smallest CPUs/GPUs "
+        "of the GPU nodes (one trial per GPU)"))
+    max_retries: int = field(default=0, metadata=option(
+        "Ray: re-run a trial whose worker died (preemptible nodes) up to N times, from its last epoch checkpoint."))
+    trial_timeout: float | None = field(default=None, metadata=option(
+        "Ray: stop a trial that runs longer than this many seconds."))
+    ray_runtime_env: dict[str, Any] | None = field(default=None, metadata=option(
+        "Ray: JSON or YAML runtime environment for the workers (working_dir, py_modules, pip, env_vars).",
+        metavar="PATH", parse=_load_runtime_env))
     cache_dtype: str = "int16"
     description: str = ""
     reference: dict[str, Any] = field(default_factory=dict)
-    tensorboard: bool = False  # also log the training curves for TensorBoard
+    tensorboard: bool = field(default=False, metadata=option(
+        "Also write the training curves as TensorBoard logs to RUN/tensorboard (needs tensorboard)."))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,8 +166,8 @@ class RunConfig:
             (not (math.isfinite(self.lr) and self.lr > 0), f"--lr must be a positive number, got {self.lr}"),
             (self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"),
              f"--device must be auto, cpu or cuda, got {self.device!r}"),
-            (self.precision not in ("fp32", "bf16", "fp16", "auto"),
-             f"--precision must be fp32, bf16, fp16 or auto, got {self.precision!r}"),
+            (self.precision not in PRECISIONS,
+             f"--precision must be {', '.join(PRECISIONS[:-1])} or {PRECISIONS[-1]}, got {self.precision!r}"),
             (self.executor not in ("local", "ray"), f"--executor must be local or ray, got {self.executor!r}"),
             (self.workers < 1, f"--workers must be >= 1, got {self.workers}"),
             (self.train_from_test is not None and not 0 < self.train_from_test < 1,

@@ -14,8 +14,8 @@ import torch
 
 from ..components import Embedder
 from ..errors import ConfigError
+from . import PRECISIONS
 
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 AUTO_CPU_BF16 = True
 """Whether ``precision="auto"`` picks bf16 on CPUs with native bf16 instructions (docs/scaling.md
 has the accuracy check behind this choice)."""
