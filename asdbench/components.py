@@ -195,7 +195,19 @@ class Backend(abc.ABC):
 
     ``fit`` sees the training embeddings with their group (machine/section) and domain;
     ``score_samples`` returns one anomaly score per test embedding (higher = more anomalous).
+
+    What the runner reads besides: ``training_scores_`` (set by ``fit``, optional) and
+    ``percentile``. The decision files, the saved thresholds and the ensembles all decide with
+    :func:`asdbench.scoring.scored.threshold` on the training scores.
     """
+
+    #: After ``fit``: the training clips' own scores in input order, where they are not simply
+    #: ``score_samples`` of the training embeddings (k-NN leaves each clip's own match out).
+    #: None: the runner calls ``score_samples`` on the training embeddings.
+    training_scores_: np.ndarray | None = None
+    #: A clip is decided anomalous above this percentile of its group's training scores (the
+    #: reference: 90). Back-ends expose it as an option.
+    percentile: float = 90.0
 
     @abc.abstractmethod
     def fit(self, embeddings: np.ndarray, groups: np.ndarray, domains: np.ndarray) -> Backend: ...

@@ -60,7 +60,17 @@ class Embedder(nn.Module, abc.ABC):
 
 
 class LossHead(nn.Module, abc.ABC):
-    """Maps embeddings + soft labels to a scalar loss; ``probabilities`` for diagnostics."""
+    """Maps embeddings + soft labels to a scalar loss.
+
+    ``embeddings`` are float32 (the heads never run under autocast); ``labels`` are soft class
+    labels (mixup makes them fractional), one column per class of the head. A head with an
+    adaptive scale keeps it as a one-element ``scale`` buffer: ``history.csv`` records it each
+    epoch (AdaCos, AdaProj)."""
 
     @abc.abstractmethod
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
+
+    def probabilities(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """Class probabilities of ``embeddings`` (diagnostics and tests; training needs only
+        :meth:`forward`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not provide class probabilities")
