@@ -266,7 +266,7 @@ class TrainedSystem:
         if not self.ensemble:
             return load_backend(self.trials[0].path / self.backend).decide(scores, groups)
         from .results.tables import read_scores_table
-        from .runner.trial import decision_thresholds
+        from .scoring.scored import decision_thresholds
 
         train = read_scores_table(_ensemble_dir(self.trials, self.backend) / TRAIN_SCORES_FILE)
         percentile = load_backend(self.trials[0].path / self.backend).percentile

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..results.layout import ENSEMBLE, METRICS_FILE, SCORES_FILE, TRAIN_SCORES_FILE, backend_dir
 from ..results.tables import read_metrics_table, read_scores_table
-from .trial import score_and_write
+from .scoring_step import score_and_write
 
 
 def build_ensemble(run_dir: Path, system: str, seeds: list[int], backend: str, dataset_version: str,

@@ -26,7 +26,8 @@ from .config import RunConfig
 from .ensemble import build_ensemble, ensemble_metrics
 from .processes import process_record
 from .provenance import versions
-from .trial import Trial, decision_percentile, make_backend, read_trial_record, trial_dir
+from .scoring_step import decision_percentile, make_backend
+from .trial import Trial, read_trial_record, trial_dir
 
 
 def default_run_name() -> str:

@@ -3,7 +3,9 @@ runs from (recorded in run.json by the driver and in trial.json by the process t
 
 from __future__ import annotations
 
+import os
 import platform
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +47,17 @@ def source_revision() -> dict[str, Any] | None:
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
     return {"commit": commit, "dirty": bool(changes.strip())}
+
+
+def trial_runtime(device: str) -> dict[str, Any]:
+    """Where and how a trial ran, as the process that trains it sees it: host, device, thread
+    count and versions of asdbench, torch and the plugins (these change numbers). A Ray worker
+    may differ from the driver in any of them."""
+    import torch
+
+    from ..training.device import pick_device
+
+    chosen = pick_device(device)
+    name = torch.cuda.get_device_name(chosen) if chosen.type == "cuda" else platform.processor() or platform.machine()
+    return {"host": socket.gethostname(), "pid": os.getpid(), "device": str(chosen), "device_name": name,
+            "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "versions": versions()}

@@ -7,9 +7,6 @@ trial is complete.
 
 from __future__ import annotations
 
-import os
-import platform
-import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -17,18 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
 from ..allocator import serving_allocator
 from ..atomic import atomic_save_npz, atomic_torch_save, atomic_write_text, remove_temporaries
 from ..components import Clip
-from ..plugins import resolve
 from ..results import layout
 from ..results.records import TrialRecord
-from ..results.tables import write_scored
-from ..scoring.scored import DECISION_PERCENTILE, decision_thresholds, scored_tables
 from ..systems import build_training_model, describe_system, resolve_system
 from ..training.device import pick_device
 from ..training.inference import extract_embeddings
@@ -36,6 +29,8 @@ from ..training.trainer import TrainConfig, Trainer
 from .config import RunConfig
 from .data import PreparedData, prepare
 from .history import TrainingHistory
+from .provenance import trial_runtime
+from .scoring_step import score_backends
 from .tensorboard_log import TensorBoardLog
 
 INDEX_COLUMNS = ("matrix", "row", "file", "path", "machine", "section", "split", "subset", "domain", "label", "attribute")
@@ -63,19 +58,6 @@ def read_trial_record(run_dir: Path, trial: Trial) -> TrialRecord | None:
 def trial_finished(run_dir: Path, trial: Trial) -> bool:
     record = read_trial_record(run_dir, trial)
     return record is not None and record.done
-
-
-def clip_table(clips: list[Clip]) -> pd.DataFrame:
-    """One row per clip with the columns the metrics and challenge files need."""
-    return pd.DataFrame({
-        "file": [c.file for c in clips],
-        "machine": [c.machine for c in clips],
-        "section": [c.section for c in clips],
-        "split": [c.split for c in clips],
-        "domain": [c.domain for c in clips],
-        "label": [None if c.label is None else int(c.label == "anomaly") for c in clips],
-        "group": [c.group for c in clips],
-    })
 
 
 def embedding_index(train: list[Clip], test: list[Clip]) -> pd.DataFrame:
@@ -125,7 +107,7 @@ def run_trial(config: RunConfig, trial: Trial, run_dir: Path, data: PreparedData
     previous_threads = torch.get_num_threads()
     try:
         set_threads(config.threads)
-        record.runtime = trial_runtime(config)
+        record.runtime = trial_runtime(config.device)
         t0 = time.perf_counter()
         data = data if data is not None else prepare(config)
         record.timings["data_s"] = round(time.perf_counter() - t0, 3)
@@ -183,73 +165,10 @@ def _train_and_score(config: RunConfig, trial: Trial, system: Any, data: Prepare
                       embedding_index(data.train, data.test).to_csv(index=False, lineterminator="\n"))
     atomic_save_npz(out / layout.EMBEDDINGS_FILE, train=train_emb, test=test_emb)
 
-    train_table, test_table = clip_table(data.train), clip_table(data.test)
-    for backend_name in config.backends:
-        t0 = time.perf_counter()
-        backend = make_backend(config, backend_name, trial.seed)
-        backend.fit(train_emb, train_table["group"].to_numpy(), train_table["domain"].to_numpy())
-        train_scores = training_scores(backend, train_emb, train_table["group"].to_numpy())
-        test_scores = backend.score_samples(test_emb, test_table["group"].to_numpy())
-        bdir = layout.backend_dir(run_dir, trial.system, trial.seed, backend_name)
-        percentile = decision_percentile(backend)
-        scored = score_and_write(test_table, test_scores, train_table, train_scores, bdir, data.scoring_edition,
-                                 percentile=percentile)
-        saved = _save_backend(bdir, backend_name, {"seed": trial.seed, **config.backend_options.get(backend_name, {})},
-                              backend, decision_thresholds(train_table, train_scores, percentile), percentile)
-        record.backends[backend_name] = {"scoring_s": round(time.perf_counter() - t0, 3), **scored, **saved}
+    record.backends = score_backends(config, trial.seed, data.train, data.test, train_emb, test_emb,
+                                     lambda name: layout.backend_dir(run_dir, trial.system, trial.seed, name),
+                                     data.scoring_edition)
     (out / layout.CHECKPOINT_FILE).unlink(missing_ok=True)
-
-
-def training_scores(backend: Any, embeddings: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The training clips' scores as the back-end defines them (leave-one-out for k-NN)."""
-    scores = getattr(backend, "training_scores_", None)
-    return np.asarray(scores) if scores is not None else backend.score_samples(embeddings, groups)
-
-
-def make_backend(config: RunConfig, name: str, seed: int) -> Any:
-    """The run's back-end ``name`` with its options, unfitted."""
-    return resolve("backend", name).factory(seed=seed, **config.backend_options.get(name, {}))
-
-
-def decision_percentile(backend: Any) -> float:
-    """The percentile of the training scores that decides "anomalous": the back-end's own
-    ``percentile`` option where it has one, else the reference's 90 (trials and ensembles alike)."""
-    return float(getattr(backend, "percentile", DECISION_PERCENTILE))
-
-
-def _save_backend(bdir: Path, name: str, options: dict[str, Any], backend: Any, thresholds: dict[str, float],
-                  percentile: float) -> dict[str, Any]:
-    """Save the fitted back-end for ``asdbench score``; one that cannot be saved is recorded, not fatal."""
-    from ..backends.persist import save_backend
-
-    try:
-        save_backend(bdir, name, options, backend, thresholds, percentile)
-    except NotImplementedError as exc:
-        return {"saved": False, "not_saved_because": str(exc)}
-    return {"saved": True}
-
-
-def score_and_write(test_table: pd.DataFrame, test_scores: np.ndarray, train_table: pd.DataFrame,
-                    train_scores: np.ndarray, bdir: Path, dataset_version: str,
-                    percentile: float = DECISION_PERCENTILE) -> dict[str, Any]:
-    """Challenge CSVs, per-clip tables and metric rows of one set of scores."""
-    table, train, metrics = scored_tables(test_table, test_scores, train_table, train_scores, dataset_version,
-                                          percentile)
-    write_scored(bdir, table, train, metrics)
-    official = metrics[(metrics["metric"] == "official_score")] if len(metrics) else metrics
-    return {"official_score": {row.split: round(float(row.value), 4) for row in official.itertuples()}}
-
-
-def trial_runtime(config: RunConfig) -> dict[str, Any]:
-    """Where and how the trial ran, as the process that trains it sees it: host, device, thread
-    count and versions of asdbench, torch and the plugins (these change numbers). A Ray worker
-    may differ from the driver in any of them."""
-    from .provenance import versions
-
-    device = pick_device(config.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    return {"host": socket.gethostname(), "pid": os.getpid(), "device": str(device), "device_name": name,
-            "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "versions": versions()}
 
 
 def set_threads(n: int) -> None:
