@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "asdbench"
 LAYER_OF = {
     "asdbench.errors": "core", "asdbench.components": "core", "asdbench.nn_components": "core",
     "asdbench.atomic": "core", "asdbench.hookspecs": "core", "asdbench.allocator": "core",
-    "asdbench.version": "core",
+    "asdbench.version": "core", "asdbench.values": "core",
     "asdbench.data": "data",
     "asdbench.scoring": "scoring",
     "asdbench.results": "results",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError
+from ..values import matches, type_name
 
 
 def check_options(kind: str, name: str, target: Callable[..., Any], options: dict[str, Any], positional: int) -> None:
@@ -24,21 +25,11 @@ def check_options(kind: str, name: str, target: Callable[..., Any], options: dic
             check_option_type(f"{kind} {name}", param, options[param.name])
 
 
-_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-
-
 def check_option_type(who: str, param: inspect.Parameter, value: Any) -> None:
     """The value must have the type of the option's default (``tmn=maybe`` is not a boolean):
     spec options are parsed from text, so a typo must not reach the component as a string."""
     default = param.default
-    if default is inspect.Parameter.empty or default is None or type(default) not in _EXPECTED:
+    if default is inspect.Parameter.empty or type(default) not in (bool, int, float, str):
         return
-    expected = type(default)
-    if expected is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif expected is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, expected)
-    if not ok:
-        raise ConfigError(f"{who}: option {param.name} must be {_EXPECTED[expected]}, got {value!r}")
+    if not matches(value, type(default)):
+        raise ConfigError(f"{who}: option {param.name} must be {type_name(type(default))}, got {value!r}")

@@ -32,6 +32,16 @@ TRIAL_STATUSES = ("pending", "running", "done", "failed", "interrupted")
 RUN_STATUSES = ("running", "finished", "failed", "interrupted")
 
 
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``; a ``DataError`` naming the file when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path} is not readable JSON ({exc})") from None
+
+
 def _unset(value: Any) -> bool:
     return value is None or (isinstance(value, (dict, list)) and not value)
 
@@ -79,12 +89,7 @@ class _Record:
     def load(cls, path: PathLike) -> Any:
         """Like :meth:`read`, but a missing or unreadable file is a ``DataError`` naming it."""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(f"{path}: not found") from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise DataError(f"{path}: not valid JSON ({exc})") from None
+        data = read_json(path)
         try:
             return cls.from_json(data)
         except TypeError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import sys
-import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from ..errors import ConfigError, PreflightError
 from ..training import PRECISIONS
+from ..values import matches, type_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -222,46 +222,13 @@ def tensorboard_installed() -> bool:
 _HINTS = typing.get_type_hints(RunConfig)
 
 
-def _type_name(hint: Any) -> str:
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "none"}
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(hint) if a is not type(None))
-    if origin is list:
-        return f"a list of {_type_name(typing.get_args(hint)[0]).removeprefix('a ').removeprefix('an ')}s"
-    if origin is dict:
-        return "a table"
-    return names.get(hint, getattr(hint, "__name__", str(hint)))
-
-
-def matches(value: Any, hint: Any) -> bool:
-    """Strict type check of a configuration value: no bool for an int, no string for a list."""
-    if hint is Any:
-        return True
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(matches(value, arg) for arg in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if origin is list:
-        return isinstance(value, list) and all(matches(v, typing.get_args(hint)[0]) for v in value)
-    if origin is dict:
-        key_hint, value_hint = typing.get_args(hint)
-        return isinstance(value, dict) and all(matches(k, key_hint) and matches(v, value_hint) for k, v in value.items())
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
 def type_problems(config: RunConfig) -> list[str]:
     """One line per field whose value has the wrong type (TOML ``epochs = 1.5``, ``seeds = ["a"]``)."""
     problems = []
     for f in fields(config):
         value = getattr(config, f.name)
         if not matches(value, _HINTS[f.name]):
-            problems.append(f"{f.name}: expected {_type_name(_HINTS[f.name])}, got {value!r}")
+            problems.append(f"{f.name}: expected {type_name(_HINTS[f.name])}, got {value!r}")
     return problems
 
 

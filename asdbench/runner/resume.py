@@ -17,9 +17,9 @@ from typing import Any
 
 from ..atomic import atomic_write_json, remove_temporaries
 from ..components import Dataset
-from ..errors import ConfigError, PreflightError
+from ..errors import ConfigError, DataError, PreflightError
 from ..results.layout import DATASET_FILE, RUN_FILE
-from ..results.records import RUN_SCHEMA, RunRecord
+from ..results.records import RUN_SCHEMA, RunRecord, read_json
 from .config import RunConfig
 
 
@@ -120,12 +120,12 @@ def dataset_differences(run_dir: Path, dataset: Dataset, cache_dtype: str = "int
 def load_stored_config(run_dir: Path) -> RunConfig:
     """The config a run was started with; one line naming the file when it cannot be used."""
     path = Path(run_dir) / RUN_FILE
+    if not path.is_file():
+        raise ConfigError(f"--resume: no {RUN_FILE} in {run_dir}")
     try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"--resume: no {RUN_FILE} in {run_dir}") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"--resume: {path} is not readable JSON ({exc})") from None
+        stored = read_json(path)
+    except DataError as exc:
+        raise ConfigError(f"--resume: {exc}") from None
     schema = stored.get(RunRecord.SCHEMA_KEY) if isinstance(stored, dict) else None
     record = RunRecord.from_json(stored) if schema == RUN_SCHEMA else None
     version = (record.versions if record else (stored.get("versions") if isinstance(stored, dict) else None) or {})
