@@ -204,9 +204,9 @@ class Plan:
             f"Training: embedder {c.embedder} {c.embedder_options or ''}, loss {c.loss} {c.loss_options or ''}, "
             f"{c.epochs} epochs, batch {c.batch_size}, lr {c.lr:g}, device {c.device}, precision {c.precision}",
             f"Back-ends: {', '.join(c.backends)} {c.backend_options or ''}",
-            f"Executor: {c.executor}, {c.workers} worker(s)"
-            + (f" on {c.address or 'RAY_ADDRESS or a new local instance'} (checked when the run starts)"
-               if c.executor == "ray" else "") + f"; {c.threads} thread(s) per trial",
+            (f"Executor: ray on {c.address or 'RAY_ADDRESS or a new local instance'} (checked when the run starts), "
+             f"{c.cpus_per_trial or 'default'} CPU(s) per trial" if c.executor == "ray"
+             else f"Executor: {c.executor}, {c.workers} worker(s)") + f"; {c.threads} thread(s) per trial",
             f"Dataset: {d.name} (version {d.version}) at {d.root}",
             f"  {len(d.select(subset='train'))} training clips, {len(d.select(subset='test'))} test clips, "
             f"{len(d.train_classes())} classes, {d.sample_rate} Hz, {d.length_policy.samples} samples per clip "
