@@ -198,7 +198,7 @@ class Backend(abc.ABC):
 
     What the runner reads besides: ``training_scores_`` (set by ``fit``, optional) and
     ``percentile``. The decision files, the saved thresholds and the ensembles all decide with
-    :func:`asdbench.scoring.scored.threshold` on the training scores.
+    :func:`asdbench.scoring.decision.threshold` on the training scores.
     """
 
     #: After ``fit``: the training clips' own scores in input order, where they are not simply

@@ -1,6 +1,6 @@
 """The decision rule reaches every decision file: a back-end's ``percentile`` option decides the
 trial's and the ensemble's ``decision_result_*.csv`` and ``scores.csv``, and the thresholds the
-trial saves for ``asdbench score`` (one rule: ``asdbench.scoring.scored.threshold``)."""
+trial saves for ``asdbench score`` (one rule: ``asdbench.scoring.decision.threshold``)."""
 
 from __future__ import annotations
 

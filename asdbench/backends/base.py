@@ -17,7 +17,7 @@ import numpy as np
 
 from ..components import Backend
 from ..errors import ConfigError, DataError
-from ..scoring.scored import DECISION_PERCENTILE, check_percentile, threshold
+from ..scoring.decision import DECISION_PERCENTILE, check_percentile, threshold
 
 DOMAINS = ("source", "target")
 

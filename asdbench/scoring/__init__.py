@@ -14,7 +14,7 @@ _EXPORTS = {
     "MetricWarning": ".metrics", "OfficialRule": ".metrics",
     "harmonic_mean": ".metrics", "official_rule": ".metrics", "score_clips": ".metrics", "section_metrics": ".metrics",
     "partial_roc_auc": ".roc", "roc_auc": ".roc",
-    "decision_thresholds": ".scored", "scored_tables": ".scored", "DECISION_PERCENTILE": ".scored",
+    "decision_thresholds": ".scored", "scored_tables": ".scored", "DECISION_PERCENTILE": ".decision", "threshold": ".decision",
 }
 
 
