@@ -255,11 +255,15 @@ class LazyFactory:
     the signature and docstrings from the source file instead (:mod:`asdbench.static_signature`).
     """
 
-    def __init__(self, target: str, doc: str = "") -> None:
-        module, sep, attribute = target.partition(":")
-        if not sep or not module or not attribute:
-            raise PluginError(f"lazy factory {target!r}: expected 'package.module:attribute'")
+    def __init__(self, target: str, doc: str = "", signature_of: str | None = None) -> None:
+        for path in (target, signature_of or target):
+            module, sep, attribute = path.partition(":")
+            if not sep or not module or not attribute:
+                raise PluginError(f"lazy factory {path!r}: expected 'package.module:attribute'")
         self.path = target
+        self.signature_of = signature_of
+        """Where ``describe`` reads the options when the factory itself is built by a call (a
+        ``"module:Class"`` whose signature the factory forwards, e.g. through ``__wrapped__``)."""
         self.__doc__ = doc
         self._target: Callable[..., Any] | None = None
 
@@ -287,9 +291,9 @@ class LazyFactory:
         return f"LazyFactory({self.path!r})"
 
 
-def lazy(target: str, doc: str = "") -> LazyFactory:
+def lazy(target: str, doc: str = "", signature_of: str | None = None) -> LazyFactory:
     """Shorthand for :class:`LazyFactory`."""
-    return LazyFactory(target, doc)
+    return LazyFactory(target, doc, signature_of)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ def cases(run_dir: Path) -> dict[str, list[str]]:
         "asdbench describe embedder two-branch --no-layers": [exe, "describe", "embedder", "two-branch", "--no-layers"],
         "asdbench describe augmenter featex": [exe, "describe", "augmenter", "featex"],
         "asdbench describe system combined": [exe, "describe", "system", "combined"],
+        "asdbench describe loss adaproj": [exe, "describe", "loss", "adaproj"],
         "asdbench compare RUN": [exe, "compare", str(run_dir)],
         "asdbench evaluate --help": [exe, "evaluate", "--help"],
         "completion of --ssl ba<TAB>": [exe, json.dumps(completion)],

@@ -41,7 +41,8 @@ def test_importing_the_cli_imports_no_torch():
     ["--help"], ["--version"], ["plugins"], ["plugins", "--json"], ["describe", "backend", "kmeans"],
     ["describe", "augmenter"], ["describe", "system"], ["describe", "embedder", "two-branch", "--no-layers"],
     ["describe", "embedder", "two-branch", "--json"], ["describe", "augmenter", "featex"],
-    ["describe", "system", "combined"], ["compare", "--help"], ["evaluate", "--help"],
+    ["describe", "system", "combined"], ["describe", "loss", "adaproj"], ["describe", "loss", "sub-cluster-adacos", "--json"],
+    ["compare", "--help"], ["evaluate", "--help"],
     ["score", "--help"], ["run", "--help"],
 ])
 def test_listing_describing_and_help_load_no_heavy_module(args):

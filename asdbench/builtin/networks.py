@@ -14,6 +14,7 @@ from ..losses.adaproj import AdaProj
 from ..losses.arcface import ArcFace
 from ..losses.softmax import SoftmaxCrossEntropy
 from ..model.two_branch import TwoBranchEmbedder
+from .losses import LOSSES, factory_name
 from .options import check_options
 
 
@@ -27,27 +28,22 @@ def two_branch(clip_samples: int, **options: Any):
 two_branch.__wrapped__ = TwoBranchEmbedder  # type: ignore[attr-defined]
 
 
-def _loss_factory(name: str, cls: type, doc: str) -> Callable[..., Any]:
-    """``factory(embedding_dim, n_classes, trainable, **options)`` for a loss-head class: unknown
-    options are one-line errors, and ``inspect.signature`` shows the class's real options
-    (``asdbench describe`` lists them)."""
+def _loss_factory(name: str, cls: type) -> Callable[..., Any]:
+    """``factory(embedding_dim, n_classes, trainable, **options)`` for a loss-head class of
+    :data:`.losses.LOSSES`: unknown options are one-line errors, and ``inspect.signature`` shows
+    the class's real options (``asdbench describe`` lists them)."""
     def factory(embedding_dim: int, n_classes: int, trainable: bool, **options: Any):
         check_options("loss", name, cls, options, positional=3)
         return cls(embedding_dim, n_classes, trainable, **options)
 
-    factory.__name__ = factory.__qualname__ = name.replace("-", "_")
-    factory.__doc__ = doc
+    factory.__name__ = factory.__qualname__ = factory_name(name)
+    factory.__doc__ = LOSSES[name][1]
     factory.__wrapped__ = cls  # type: ignore[attr-defined]
     return factory
 
 
-sub_cluster_adacos = _loss_factory(
-    "sub-cluster-adacos", SubClusterAdaCos,
-    "Sub-cluster AdaCos (16 sub-clusters per class, adaptive scale, reference quirk by default).")
-adacos = _loss_factory("adacos", AdaCos, "Plain AdaCos: one centre per class, adaptive scale.")
-adaproj = _loss_factory(
-    "adaproj", AdaProj,
-    "AdaProj: cosine to the projection onto a subspace per class (dim 32, frozen by default), adaptive scale.")
-arcface = _loss_factory(
-    "arcface", ArcFace, "ArcFace: additive angular margin (m 0.5) on the labelled class, fixed scale (s 64).")
-softmax = _loss_factory("softmax", SoftmaxCrossEntropy, "Softmax cross-entropy with a bias-free linear classifier.")
+sub_cluster_adacos = _loss_factory("sub-cluster-adacos", SubClusterAdaCos)
+adacos = _loss_factory("adacos", AdaCos)
+adaproj = _loss_factory("adaproj", AdaProj)
+arcface = _loss_factory("arcface", ArcFace)
+softmax = _loss_factory("softmax", SoftmaxCrossEntropy)

@@ -39,9 +39,11 @@ def _signature_and_docs(component: Component) -> tuple[inspect.Signature | None,
     only a factory whose source does not say is imported."""
     factory = component.factory
     if isinstance(factory, LazyFactory):
-        static = static_signature(factory.path)
-        if static is not None:
+        static = static_signature(factory.signature_of or factory.path)
+        if static is not None and factory.signature_of is None:
             return static
+        if static is not None:  # the factory forwards that class's options; its own doc is the registration's
+            return static[0], list(dict.fromkeys([*static[1], *([factory.__doc__] if factory.__doc__ else [])]))
     try:
         signature: inspect.Signature | None = inspect.signature(factory)
     except (TypeError, ValueError):
