@@ -320,3 +320,22 @@ def test_a_dataset_without_a_scoring_edition_fails_before_training(tiny_syntheti
     record = json.loads((out / "y" / "run.json").read_text())
     assert record["dataset"]["version"] == "my-machines-v1" and record["dataset"]["scoring"] == "2023"
     assert len(pd.read_csv(out / "y" / "results.csv")) > 0
+
+
+class _BrokenDataset:
+    @hookimpl
+    def register_datasets(self, register):
+        def factory(root, *, seed=0):
+            raise RuntimeError("the plugin's own bug")
+
+        register("broken-data", factory, description="test: a dataset plugin that fails")
+
+
+def test_a_dataset_plugin_that_crashes_is_one_line_naming_it(tiny_synthetic, tmp_path, isolated_home):
+    with registered_plugin(_BrokenDataset(), "broken-plugin"):
+        result = _invoke(["run", "--data", str(tiny_synthetic), "--dataset", "broken-data", "--out", str(tmp_path),
+                          "--name", "x", *QUICK])
+    assert result.exit_code == 2, result.output
+    assert (f"dataset 'broken-data' (broken-plugin) failed to load {tiny_synthetic}: RuntimeError: the plugin's own bug"
+            in result.output)
+    assert "Traceback" not in result.output and not (tmp_path / "x").exists()

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..components import Clip, Dataset, class_key
 from ..data.editions import scoring_edition_of
-from ..errors import DataError, PreflightError
+from ..errors import AsdbenchError, DataError, PluginError, PreflightError
 from ..plugins import resolve
 from .config import RunConfig
 
@@ -83,11 +83,16 @@ def load_configured_dataset(config: RunConfig) -> Dataset:
     problems = dataset_option_problems(dataclasses.replace(config, dataset=name), factory)
     if problems:
         raise PreflightError(problems)
-    if name == "synthetic":
-        return factory(root, preset=config.preset, seed=config.data_seed, **config.dataset_options)
-    if root is None:
+    if name != "synthetic" and root is None:
         raise DataError(f"--dataset {name}: needs --data PATH (the dataset's root folder)")
-    return factory(root, seed=config.data_seed, **config.dataset_options)
+    extra = {"preset": config.preset} if name == "synthetic" else {}
+    try:
+        return factory(root, **extra, seed=config.data_seed, **config.dataset_options)
+    except AsdbenchError:
+        raise
+    except Exception as exc:  # a dataset plugin's own bug: one line naming it, not a traceback
+        raise PluginError(f"dataset {name!r} ({resolve('dataset', name).plugin}) failed to load {root}: "
+                          f"{type(exc).__name__}: {exc}") from exc
 
 
 def holdout_training_split(dataset: Dataset, fraction: float, seed: int) -> Dataset:
