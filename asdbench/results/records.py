@@ -28,8 +28,8 @@ RUN_SCHEMA = 1
 TRIAL_SCHEMA = 1
 """``asdbench_trial`` in trial.json."""
 
-TRIAL_STATUSES = ("pending", "running", "done", "failed", "interrupted")
-RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+# Statuses: a trial is pending, running, done, failed or interrupted; a run is running,
+# finished, failed or interrupted.
 
 
 def read_json(path: Path) -> Any:
@@ -206,12 +206,3 @@ class RunRecord(_Record):
 
     def failed_trials(self) -> list[str]:
         return [key for key, trial in self.trials.items() if not trial.done]
-
-
-def read_schema(path: PathLike, key: str = RunRecord.SCHEMA_KEY) -> Any:
-    """The schema version stored in a record file (None when there is none)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data.get(key) if isinstance(data, dict) else None
