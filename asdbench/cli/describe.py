@@ -139,7 +139,7 @@ def _describe_system(spec: str, as_json: bool = False) -> None:
         return
     click.echo(f"system {spec!r}")
     click.echo(f"  heads: {', '.join(resolved['heads'])}; SSL label factor {resolved['ssl_label_factor']}"
-               f"; SSL class labels {resolved['ssl_class_labels']}; SSL centres trainable {resolved['ssl_trainable_centres']} (where its loss trains centres; adaproj only with trainable_subspaces=true)"
+               f"; SSL class labels {resolved['ssl_class_labels']}; SSL centres trainable {resolved['ssl_trainable_centres']} (where its loss trains centres)"
                f"; classes from {resolved['training_classes']}")
     if resolved["losses"]:
         click.echo("  losses: " + ", ".join(f"{head} {loss}" for head, loss in resolved["losses"].items()))

@@ -14,7 +14,7 @@ import click
 
 from ..errors import ConfigError
 from ..results.layout import RUN_FILE
-from ..runner.config import Option, RunConfig, _load_runtime_env
+from ..runner.config import Option, RunConfig, flag_of
 from .completion import complete_backends, complete_datasets, complete_systems
 from .options import GreedyCommand
 
@@ -34,7 +34,7 @@ def _default_text(f: dataclasses.Field, opt: Option) -> str | None:
 def _config_option(f: dataclasses.Field, hint: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The click option of one RunConfig field, from its metadata (:class:`Option`)."""
     opt: Option = f.metadata["cli"]
-    flag = opt.flag or "--" + f.name.replace("_", "-")
+    flag = flag_of(f.name)
     default = _default_text(f, opt)
     text = opt.help + (f" Default: {default}." if default else "")
     kwargs: dict[str, Any] = {"help": text}
@@ -43,7 +43,7 @@ def _config_option(f: dataclasses.Field, hint: Any) -> Callable[[Callable[..., A
         kwargs.update(is_flag=True, default=None)
     elif typing.get_origin(hint) is list and opt.parse is None:
         kwargs.update(multiple=True)
-    elif opt.path or opt.parse is _load_runtime_env:
+    elif opt.path:
         kwargs.update(type=click.Path(path_type=Path))
     elif opt.choices:
         kwargs.update(type=click.Choice(list(opt.choices)))
@@ -82,8 +82,8 @@ def config_overrides(values: dict[str, Any]) -> dict[str, Any]:
     return overrides
 
 
-GREEDY = tuple(f.metadata["cli"].flag for f in dataclasses.fields(RunConfig)
-               if "cli" in f.metadata and f.metadata["cli"].metavar and f.metadata["cli"].metavar.endswith("..."))
+GREEDY = tuple(flag_of(f.name) for f in dataclasses.fields(RunConfig)
+               if "cli" in f.metadata and (f.metadata["cli"].metavar or "").endswith("..."))
 
 
 @click.command(cls=GreedyCommand, greedy=GREEDY)

@@ -182,11 +182,11 @@ def ground_truth_table(directory: str | os.PathLike[str]) -> pd.DataFrame:
     gt = read_ground_truth([root])
     if gt.problems:
         raise DataError(gt.problems[0])
-    data_files = [p for p in sorted((root / GT_DATA).iterdir()) if p.is_file() and parse_ground_truth_file_name(p.name)]
+    data_files = [(p, parsed) for p in sorted((root / GT_DATA).iterdir())
+                  if p.is_file() and (parsed := parse_ground_truth_file_name(p.name)) is not None]
     if not data_files:
         raise DataError(f"{root / GT_DATA}: no ground_truth_<machine>_section_<XX>_test.csv files")
-    for path in data_files:
-        machine, section, named_domain = parse_ground_truth_file_name(path.name)  # type: ignore[misc]
+    for path, (machine, section, named_domain) in data_files:
         if named_domain is not None:
             continue
         dpath = root / GT_DOMAIN / path.name

@@ -26,8 +26,7 @@ EXECUTOR_OPTIONS = ("executor", "workers", "address", "cpus_per_trial", "max_ret
 # Options a resumed run may change (they change no number) or extend (new trials are added).
 RESUME_CHANGEABLE = ("low_memory", "strict_data")
 RESUME_GROWABLE = ("systems", "seeds")
-RAY_ONLY_OPTIONS = {"cpus_per_trial": "--cpus-per-trial", "max_retries": "--max-retries",
-                    "trial_timeout": "--trial-timeout", "ray_runtime_env": "--ray-runtime-env"}
+RAY_ONLY_OPTIONS = ("cpus_per_trial", "max_retries", "trial_timeout", "ray_runtime_env")
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Option:
     """How a :class:`RunConfig` field appears on ``asdbench run`` (the CLI options are generated
     from these, so each option is declared once). ``parse`` turns the command-line text into the
     field's value (e.g. ``--seeds 3`` -> ``[0, 1, 2]``); ``path``: the value is a file or folder,
-    stored absolute; ``default_text``: how the default is shown (else the field's default)."""
+    stored absolute (or handed to ``parse`` when there is one); ``default_text``: how the default is shown (else the field's default)."""
 
     help: str
     flag: str | None = None  # default: --<field name with dashes>
@@ -131,7 +130,7 @@ class RunConfig:
         "Ray: stop a trial that runs longer than this many seconds."))
     ray_runtime_env: dict[str, Any] | None = field(default=None, metadata=option(
         "Ray: JSON or YAML runtime environment for the workers (working_dir, py_modules, pip, env_vars).",
-        metavar="PATH", parse=_load_runtime_env))
+        path=True, parse=_load_runtime_env))
     cache_dtype: str = "int16"
     description: str = ""
     reference: dict[str, Any] = field(default_factory=dict)
@@ -204,10 +203,16 @@ class RunConfig:
                                                   "use --device cuda"),
             ]
         else:
-            given = [flag for name, flag in RAY_ONLY_OPTIONS.items() if getattr(self, name) != _DEFAULTS[name]]
+            given = [flag_of(name) for name in RAY_ONLY_OPTIONS if getattr(self, name) != _DEFAULTS[name]]
             checks += [(bool(given), f"{', '.join(given)} only apply to --executor ray"),
                        (self.address is not None, "--address only applies to --executor ray")]
         return [message for failed, message in checks if failed]
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of RunConfig field ``name`` (``--ssl`` for ``systems``)."""
+    option = {f.name: f for f in fields(RunConfig)}[name].metadata.get("cli")
+    return option.flag if option is not None and option.flag else "--" + name.replace("_", "-")
 
 
 TENSORBOARD_MISSING = "--tensorboard needs the tensorboard package (pip install tensorboard)"

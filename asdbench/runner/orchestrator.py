@@ -45,14 +45,9 @@ class RunState:
     def save(self) -> None:
         self.record.save(self.path)
 
-    def set_trial(self, trial: Trial, record: TrialRecord | dict[str, Any] | None) -> None:
-        """Keep the trial's summary (``record``: its trial.json record, or that record as JSON
-        as a worker sends it)."""
-        if record is None:
-            record = TrialRecord(trial.system, trial.seed, status="pending")
-        elif isinstance(record, dict):
-            record = TrialRecord.from_json(record)
-        self.record.trials[trial.key] = record.summary()
+    def set_trial(self, trial: Trial, record: TrialRecord | None) -> None:
+        """Keep the summary of the trial's record (None: no trial.json yet, still pending)."""
+        self.record.trials[trial.key] = (record or _pending(trial)).summary()
         self.save()
 
     def fail(self, error: str) -> None:

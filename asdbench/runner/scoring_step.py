@@ -16,7 +16,8 @@ import pandas as pd
 from ..components import Clip
 from ..plugins import resolve
 from ..results.tables import write_scored
-from ..scoring.scored import DECISION_PERCENTILE, decision_thresholds, scored_tables
+from ..scoring.decision import DECISION_PERCENTILE
+from ..scoring.scored import decision_thresholds, scored_tables
 from .config import RunConfig
 
 
